@@ -1,0 +1,24 @@
+/// Helpers for camera stream addresses, which often carry a password (`rtsp://user:pass@host/...`).
+public enum StreamURL {
+    /// The address with any password replaced by `***`, fit for a response body or a log line.
+    public static func redactingPassword(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let afterScheme = url[schemeEnd.upperBound...]
+        let authorityEnd = afterScheme.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? afterScheme.endIndex
+        let authority = afterScheme[..<authorityEnd]
+        guard let at = authority.lastIndex(of: "@") else { return url }
+        let userInfo = authority[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<userInfo.index(after: colon)]) + "***" + String(url[at...])
+    }
+
+    /// The scheme in lowercase (`rtsp`, `http`, ...), or `nil` when the text is not an absolute URL with a host.
+    public static func scheme(of url: String) -> String? {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
+        let scheme = url[..<schemeEnd.lowerBound]
+        let rest = url[schemeEnd.upperBound...]
+        guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0 == "+" }), !rest.isEmpty,
+              rest.first != "/" else { return nil }
+        return scheme.lowercased()
+    }
+}

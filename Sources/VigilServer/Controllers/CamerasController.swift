@@ -1,0 +1,123 @@
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+import VigilCore
+import VigilStore
+
+/// `/api/v1/cameras`: every camera, whatever its source. `{camera}` is a UUID or a slug.
+struct CamerasController {
+    let database: Database
+    let ids: UUIDv7Generator
+
+    func addRoutes(to group: RouterGroup<VigilRequestContext>) {
+        group.get("/cameras", use: list)
+        group.post("/cameras", use: create)
+        group.get("/cameras/{camera}", use: get)
+        group.patch("/cameras/{camera}", use: update)
+        group.delete("/cameras/{camera}", use: delete)
+    }
+
+    @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<Camera>> {
+        let query = QueryReader(request)
+        let page = try query.page()
+        let filter = CameraRepository.Filter(
+            siteId: try query.uuid("site_id"), dvrId: try query.uuid("dvr_id"),
+            status: try query.enumValue("status", as: DeviceStatus.self),
+            sourceKind: try query.enumValue("source_kind", as: CameraSourceKind.self),
+            isActive: try query.bool("is_active"))
+        let result = try await database.read { try await CameraRepository($0, logger: context.logger).list(filter, page: page) }
+        return JSONResponse(ListBody(items: result.items.map(\.redacted), nextCursor: result.nextCursor))
+    }
+
+    @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {
+        let reference = context.cameraReference
+        guard let camera = try await database.read({
+            try await CameraRepository($0, logger: context.logger).find(reference: reference)
+        }) else {
+            throw APIError.notFound("camera", reference)
+        }
+        return JSONResponse(camera.redacted)
+    }
+
+    @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {
+        let input = try await request.decodeInput(CameraInput.self, context: context)
+        let id = ids.next()
+        let camera = try await database.transaction { connection in
+            try await CameraRegistration.create(input, id: id, on: connection, logger: context.logger)
+        }
+        return JSONResponse(camera.redacted, status: .created)
+    }
+
+    @Sendable func update(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {
+        let reference = context.cameraReference
+        let patch = try await request.jsonObjectBody(context: context)
+        let camera = try await database.transaction { connection in
+            let cameras = CameraRepository(connection, logger: context.logger)
+            guard let current = try await cameras.find(reference: reference, forUpdate: true) else {
+                throw APIError.notFound("camera", reference)
+            }
+            var patchObject = patch
+            // A redacted address sent back unchanged keeps the stored password.
+            for key in ["rtsp_url", "snapshot_url"] {
+                if case .string(let sent)? = patchObject[key] {
+                    let stored = key == "rtsp_url" ? current.rtspUrl : current.snapshotUrl
+                    if let stored, sent == StreamURL.redactingPassword(stored) { patchObject[key] = nil }
+                }
+            }
+            let input = try InputDecoding.patch(CameraInput(current), with: .object(patchObject))
+            let siteId = try await CameraRegistration.siteId(for: input, on: connection, logger: context.logger)
+            guard let updated = try await cameras.update(id: current.id, siteId: siteId, input) else {
+                throw APIError.notFound("camera", reference)
+            }
+            return updated
+        }
+        return JSONResponse(camera.redacted)
+    }
+
+    @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let reference = context.cameraReference
+        try await database.transaction { connection in
+            let cameras = CameraRepository(connection, logger: context.logger)
+            guard let camera = try await cameras.find(reference: reference, forUpdate: true) else {
+                throw APIError.notFound("camera", reference)
+            }
+            _ = try await cameras.delete(id: camera.id)
+        }
+        return Response(status: .noContent)
+    }
+}
+
+extension VigilRequestContext {
+    /// The `{camera}` path parameter, percent-decoded: a UUID, a slug, or a name (`Front%20Door`).
+    var cameraReference: String {
+        let raw = parameters.get("camera") ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+}
+
+/// Creating and moving cameras, shared by the API and the `vigil camera` command.
+public enum CameraRegistration {
+    /// Registers a validated camera at its site.
+    public static func create(_ input: CameraInput, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Camera {
+        let siteId = try await siteId(for: input, on: connection, logger: logger)
+        return try await CameraRepository(connection, logger: logger).create(id: id, siteId: siteId, input)
+    }
+
+    /// A camera on a DVR is at the DVR's site; otherwise at the site named, or the default site.
+    static func siteId(for input: CameraInput, on connection: PostgresConnection, logger: Logger) async throws -> UUID {
+        guard let dvrId = input.dvrId else {
+            return try await SiteResolution.siteId(input.siteId, on: connection, logger: logger)
+        }
+        guard let dvr = try await DVRRepository(connection, logger: logger).find(id: dvrId) else {
+            throw APIError(.unprocessableContent, code: "dvr_not_found", message: "dvr_id names no existing DVR.",
+                           details: [ValidationProblem(field: "dvr_id", message: "no DVR \(dvrId.uuidString)")])
+        }
+        if let siteId = input.siteId, siteId != dvr.siteId {
+            var report = ValidationReport()
+            report.add("site_id", "differs from the site of DVR \(dvrId.uuidString); a camera on a DVR is at the DVR's site")
+            throw APIError.validation(report)
+        }
+        return dvr.siteId
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import Logging
+import VigilCore
+import PostgresNIO
+import VigilStore
+
+/// `/api/v1/dvrs`: recorders that cameras may hang off.
+struct DVRsController {
+    let database: Database
+    let ids: UUIDv7Generator
+
+    func addRoutes(to group: RouterGroup<VigilRequestContext>) {
+        group.get("/dvrs", use: list)
+        group.post("/dvrs", use: create)
+        group.get("/dvrs/{id}", use: get)
+        group.patch("/dvrs/{id}", use: update)
+        group.delete("/dvrs/{id}", use: delete)
+    }
+
+    @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<DVR>> {
+        let query = QueryReader(request)
+        let page = try query.page()
+        let filter = DVRRepository.Filter(siteId: try query.uuid("site_id"),
+                                          status: try query.enumValue("status", as: DeviceStatus.self))
+        let result = try await database.read { try await DVRRepository($0, logger: context.logger).list(filter, page: page) }
+        return JSONResponse(ListBody(result))
+    }
+
+    @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<DVR> {
+        let id = try context.uuidParameter("id")
+        guard let dvr = try await database.read({ try await DVRRepository($0, logger: context.logger).find(id: id) }) else {
+            throw APIError.notFound("dvr", id.uuidString)
+        }
+        return JSONResponse(dvr)
+    }
+
+    @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<DVR> {
+        let input = try await request.decodeInput(DVRInput.self, context: context)
+        let id = ids.next()
+        let dvr = try await database.transaction { connection in
+            let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger)
+            return try await DVRRepository(connection, logger: context.logger).create(id: id, siteId: siteId, input)
+        }
+        return JSONResponse(dvr, status: .created)
+    }
+
+    /// Moving a DVR to another site moves its cameras with it (the schema cascades the site).
+    @Sendable func update(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<DVR> {
+        let id = try context.uuidParameter("id")
+        let patch = try await request.jsonObjectBody(context: context)
+        let dvr = try await database.transaction { connection in
+            let dvrs = DVRRepository(connection, logger: context.logger)
+            guard let current = try await dvrs.find(id: id, forUpdate: true) else { throw APIError.notFound("dvr", id.uuidString) }
+            let input = try InputDecoding.patch(DVRInput(current), with: .object(patch))
+            let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger)
+            guard let updated = try await dvrs.update(id: id, siteId: siteId, input) else {
+                throw APIError.notFound("dvr", id.uuidString)
+            }
+            return updated
+        }
+        return JSONResponse(dvr)
+    }
+
+    /// Deletes the DVR and the cameras on it, as seed 002 cascades.
+    @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let id = try context.uuidParameter("id")
+        let deleted = try await database.transaction { try await DVRRepository($0, logger: context.logger).delete(id: id) }
+        guard deleted else { throw APIError.notFound("dvr", id.uuidString) }
+        return Response(status: .noContent)
+    }
+}
+
+/// The site a new or moved device belongs to: the one named, which must exist, or the default site.
+enum SiteResolution {
+    static func siteId(_ requested: UUID?, on connection: PostgresConnection, logger: Logger) async throws -> UUID {
+        let sites = SiteRepository(connection, logger: logger)
+        if let requested {
+            guard try await sites.find(id: requested) != nil else {
+                throw APIError(.unprocessableContent, code: "site_not_found", message: "site_id names no existing site.",
+                               details: [ValidationProblem(field: "site_id", message: "no site \(requested.uuidString)")])
+            }
+            return requested
+        }
+        guard let site = try await sites.defaultSite() else {
+            throw APIError(.unprocessableContent, code: "site_not_found", message: "No site exists; create one first.")
+        }
+        return site.id
+    }
+}

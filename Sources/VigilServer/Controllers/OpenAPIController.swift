@@ -1,0 +1,22 @@
+import Foundation
+import Hummingbird
+
+/// `GET /openapi.json`: the OpenAPI 3.1 description of every route, kept in step with the router by a test.
+struct OpenAPIController {
+    func addRoutes(to router: Router<VigilRequestContext>) {
+        router.get("/openapi.json", use: document)
+    }
+
+    static let documentData: Data = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"),
+              let data = try? Data(contentsOf: url) else {
+            preconditionFailure("openapi.json is missing from the VigilServer resources")
+        }
+        return data
+    }()
+
+    @Sendable func document(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-cache"],
+                 body: .init(byteBuffer: ByteBuffer(data: Self.documentData)))
+    }
+}

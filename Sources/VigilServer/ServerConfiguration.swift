@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+
+/// Everything `vigil serve` needs, read from `VIGIL_*` environment variables and then command-line flags.
+public struct ServerConfiguration: Sendable, Equatable {
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text, json
+    }
+
+    /// What a process does: serve the API, run background work, or both.
+    public enum Role: String, Sendable, CaseIterable {
+        case all, api, worker
+
+        public var servesAPI: Bool { self != .worker }
+    }
+
+    /// 127.0.0.1 by default: nothing is exposed to the network until the operator says so.
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var role = Role.all
+    public var dataDirectory = URL(fileURLWithPath: "data")
+    /// A server to use instead of the embedded cluster.
+    public var databaseURL: String?
+    public var databaseMaxConnections = 20
+    public var logFormat = LogFormat.text
+    public var logLevel = Logger.Level.info
+
+    public init() {}
+
+    /// Values given on the command line, which win over the environment.
+    public struct Overrides: Sendable {
+        public var host: String?
+        public var port: Int?
+        public var role: String?
+        public var dataDirectory: String?
+
+        public init(host: String? = nil, port: Int? = nil, role: String? = nil, dataDirectory: String? = nil) {
+            self.host = host
+            self.port = port
+            self.role = role
+            self.dataDirectory = dataDirectory
+        }
+    }
+
+    /// The configuration from `environment` and `overrides`, or every problem found, at once.
+    public static func load(environment: [String: String] = ProcessInfo.processInfo.environment,
+                            overrides: Overrides = Overrides()) throws(ConfigurationError) -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        var problems: [String] = []
+
+        func value(_ name: String) -> String? {
+            guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+            return text
+        }
+
+        if let host = overrides.host ?? value("VIGIL_HOST") {
+            configuration.host = host
+        }
+        if let port = overrides.port {
+            configuration.port = port
+        } else if let text = value("VIGIL_PORT") {
+            if let port = Int(text) { configuration.port = port } else { problems.append("VIGIL_PORT must be a number; got '\(text)'") }
+        }
+        if !(0...65535).contains(configuration.port) {
+            problems.append("the port must be from 0 to 65535; got \(configuration.port)")
+        }
+        if let text = overrides.role ?? value("VIGIL_ROLE") {
+            if let role = Role(rawValue: text) {
+                configuration.role = role
+            } else {
+                problems.append("the role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
+            }
+        }
+        if let path = overrides.dataDirectory ?? value("VIGIL_DATA_DIR") {
+            configuration.dataDirectory = URL(fileURLWithPath: path)
+        }
+        configuration.databaseURL = value("VIGIL_DATABASE_URL")
+        if let text = value("VIGIL_DB_MAX_CONNECTIONS") {
+            if let count = Int(text), (1...1000).contains(count) {
+                configuration.databaseMaxConnections = count
+            } else {
+                problems.append("VIGIL_DB_MAX_CONNECTIONS must be a number from 1 to 1000; got '\(text)'")
+            }
+        }
+        if let text = value("VIGIL_LOG_FORMAT") {
+            if let format = LogFormat(rawValue: text.lowercased()) {
+                configuration.logFormat = format
+            } else {
+                problems.append("VIGIL_LOG_FORMAT must be text or json; got '\(text)'")
+            }
+        }
+        if let text = value("VIGIL_LOG_LEVEL") {
+            if let level = Logger.Level(rawValue: text.lowercased()) {
+                configuration.logLevel = level
+            } else {
+                problems.append("VIGIL_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got '\(text)'")
+            }
+        }
+        guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
+        return configuration
+    }
+}
+
+/// Every configuration problem, so a person fixes them all in one go.
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public let problems: [String]
+
+    public var description: String {
+        "Vigil's configuration has \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n"
+            + problems.map { "  - \($0)" }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Vigil's door to PostgreSQL: a connection pool, a bound on how long a caller waits for a
+/// connection, and the counts `/metrics` reports about it.
+///
+/// Repositories run on the connection a ``read(_:)`` or ``transaction(_:)`` lends them, so the
+/// caller decides what one transaction covers.
+public final class Database: Sendable {
+    public let client: PostgresClient
+    public let location: DatabaseLocation
+    public let maximumConnections: Int
+    /// How long a caller waits for a connection before ``DatabaseUnavailable`` is thrown. The pool
+    /// itself would keep a caller waiting until its circuit breaker trips (a minute).
+    public let acquireTimeout: Duration
+    private let logger: Logger
+    private let gauge = PoolGauge()
+
+    public init(location: DatabaseLocation, maximumConnections: Int = 20, acquireTimeout: Duration = .seconds(5),
+                logger: Logger) {
+        self.location = location
+        self.maximumConnections = maximumConnections
+        self.acquireTimeout = acquireTimeout
+        self.logger = logger
+        self.client = PostgresClient(configuration: location.clientConfiguration(maximumConnections: maximumConnections),
+                                     backgroundLogger: logger)
+    }
+
+    public var poolCounters: PoolCounters { gauge.snapshot }
+
+    /// Lends a connection for reads (autocommit).
+    public func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await leasing { lease in
+            try await self.client.withConnection { connection in
+                lease.lent()
+                return try await body(connection)
+            }
+        }
+    }
+
+    /// Lends a connection inside a transaction: committed when `body` returns, rolled back when it throws.
+    ///
+    /// An error thrown by `body` reaches the caller as itself, not wrapped in PostgresNIO's
+    /// transaction error, so callers can match on their own error types.
+    public func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        do {
+            return try await leasing { lease in
+                try await self.client.withTransaction(logger: self.logger) { connection in
+                    lease.lent()
+                    return try await body(connection)
+                }
+            }
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError, error.rollbackError == nil {
+                throw closureError
+            }
+            throw error
+        }
+    }
+
+    /// Runs `operation`, failing with ``DatabaseUnavailable`` if it has no connection within ``acquireTimeout``.
+    private func leasing<Result: Sendable>(_ operation: @escaping @Sendable (Lease) async throws -> Result) async throws -> Result {
+        let lease = Lease(gauge: gauge)
+        defer { lease.finished() }
+        let timeout = acquireTimeout
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await operation(lease) }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                if !lease.isLent { throw DatabaseUnavailable(waited: timeout) }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let result = next { return result }
+            }
+            throw CancellationError()
+        }
+    }
+
+    /// Runs `body` while the connection pool runs; the pool stops when `body` ends.
+    public func withRunningClient<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                await self.client.run()
+                return nil
+            }
+            group.addTask { try await body() }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let result = next { return result }
+            }
+            throw CancellationError()
+        }
+    }
+}
+
+/// No connection to the database could be had in time: the server is down, unreachable, or saturated.
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public let waited: Duration
+
+    public var description: String { "no database connection within \(waited)" }
+}
+
+public struct PoolCounters: Sendable, Equatable {
+    /// Connections lent out right now.
+    public var inUse = 0
+    /// Callers waiting for a connection right now.
+    public var waiting = 0
+    /// Connections lent since start.
+    public var acquired = 0
+    /// Callers that never got a connection (server down, timeout, cancelled).
+    public var acquireFailures = 0
+
+    public init() {}
+}
+
+/// Counts callers through the pool: waiting, then in use, then done.
+final class PoolGauge: Sendable {
+    let counters = Mutex(PoolCounters())
+
+    var snapshot: PoolCounters { counters.withLock { $0 } }
+}
+
+/// One caller's passage through the pool.
+final class Lease: Sendable {
+    private enum State { case waiting, lent, finished }
+
+    private let gauge: PoolGauge
+    private let state = Mutex(State.waiting)
+
+    init(gauge: PoolGauge) {
+        self.gauge = gauge
+        gauge.counters.withLock { $0.waiting += 1 }
+    }
+
+    var isLent: Bool { state.withLock { $0 != .waiting } }
+
+    func lent() {
+        let first = state.withLock { current in
+            defer { if current == .waiting { current = .lent } }
+            return current == .waiting
+        }
+        guard first else { return }
+        gauge.counters.withLock {
+            $0.waiting -= 1
+            $0.inUse += 1
+            $0.acquired += 1
+        }
+    }
+
+    func finished() {
+        let previous = state.withLock { current in
+            defer { current = .finished }
+            return current
+        }
+        gauge.counters.withLock {
+            switch previous {
+            case .waiting:
+                $0.waiting -= 1
+                $0.acquireFailures += 1
+            case .lent:
+                $0.inUse -= 1
+            case .finished:
+                break
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Crypto
+import Foundation
+
+/// One forward-only schema change. Statements run in order inside the migration transaction;
+/// each is a single SQL statement (PostgreSQL's extended protocol takes one at a time).
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let statements: [String]
+
+    public init(version: Int, name: String, statements: [String]) {
+        self.version = version
+        self.name = name
+        self.statements = statements
+    }
+
+    /// SHA-256 of the statements: an applied migration whose text later changed is caught.
+    public var checksum: String {
+        let digest = SHA256.hash(data: Data(statements.joined(separator: "\n;\n").utf8))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    public var label: String { String(format: "%04d_%@", version, name) }
+}
+
+/// Every migration Vigil knows, in order. A new migration is appended here, never inserted.
+public enum Migrations {
+    public static let all: [Migration] = [
+        Migration0001Core.migration,
+    ]
+}

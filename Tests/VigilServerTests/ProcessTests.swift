@@ -1,0 +1,170 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import PostgresNIO
+import Testing
+import VigilCore
+import VigilStore
+import VigilTestSupport
+
+/// The `vigil` executable, run as a person or a service manager would run it.
+@Suite("The vigil executable")
+struct ProcessTests {
+    let vigil = TestPaths.vigilExecutable
+
+    /// `VIGIL_DATABASE_URL` for a test database reached through its unix socket.
+    func url(_ location: DatabaseLocation) -> String {
+        guard case .unixSocket(let path) = location.endpoint else { return "" }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        return "postgresql://\(location.username)@/\(location.database)?host=\(folder)"
+    }
+
+    func get(_ url: String) async throws -> (status: Int, body: String) {
+        let response = try await HTTPClient.shared.get(url: url).get()
+        return (Int(response.status.code), response.body.map { String(buffer: $0) } ?? "")
+    }
+
+    /// Waits until `/health/ready` answers 200, or the process exits, or a minute passes.
+    func waitUntilReady(port: Int, _ process: LaunchedProcess) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if let status = try await process.waitForExit(timeout: .milliseconds(1)) {
+                throw LaunchError(message: "vigil exited with \(status):\n\(process.output)")
+            }
+            if let reply = try? await get("http://127.0.0.1:\(port)/health/ready"), reply.status == 200 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw LaunchError(message: "vigil was not ready within a minute:\n\(process.output)")
+    }
+
+    @Test("serve on the embedded cluster: data survives a restart, SIGTERM stops the cluster, a second server is refused")
+    func lifecycle() async throws {
+        let data = try TestPaths.temporaryFolder("vigil-serve")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let port = try freeLocalPort()
+        let environment = ["VIGIL_DATA_DIR": data.path, "VIGIL_PORT": "\(port)", "VIGIL_LOG_FORMAT": "json"]
+
+        let first = try LaunchedProcess.launch(vigil, ["serve"], environment: environment)
+        defer { first.signal(SIGKILL) }
+        try await waitUntilReady(port: port, first)
+
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/cameras")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "X-Request-Id", value: "lifecycle-test-1")
+        request.body = .bytes(ByteBuffer(string: #"{"name":"Front Door"}"#))
+        let created = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        #expect(created.status == .created)
+
+        // The same data folder cannot be served twice.
+        let second = try await LaunchedProcess.run(vigil, ["serve"],
+                                                   environment: environment.merging(["VIGIL_PORT": "\(try freeLocalPort())"]) { $1 })
+        #expect(second.status != 0)
+        #expect(second.output.contains("another Vigil is already using the data folder"))
+
+        first.signal(SIGTERM)
+        let status = try await first.waitForExit(timeout: .seconds(60))
+        #expect(status == 0, "\(first.output)")
+        let pidFile = data.appendingPathComponent("postgres/postmaster.pid").path
+        #expect(!FileManager.default.fileExists(atPath: pidFile), "graceful shutdown stops the embedded database")
+
+        // Every log line is JSON; the request line carries the request id and timing.
+        let lines = first.output.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        let objects = lines.compactMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+        #expect(objects.count == lines.count, "non-JSON log lines: \(lines.filter { (try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))) == nil })")
+        let requestLine = objects.first { $0["request_id"] == "lifecycle-test-1" }
+        #expect(requestLine?["method"] == "POST")
+        #expect(requestLine?["path"] == "/api/v1/cameras")
+        #expect(requestLine?["status"] == "201")
+        #expect(requestLine?["duration_ms"] != nil)
+
+        // Restarted, it still has the camera.
+        let restarted = try LaunchedProcess.launch(vigil, ["serve"], environment: environment)
+        defer { restarted.signal(SIGKILL) }
+        try await waitUntilReady(port: port, restarted)
+        let camera = try await get("http://127.0.0.1:\(port)/api/v1/cameras/front_door")
+        #expect(camera.status == 200)
+        #expect(camera.body.contains(#""slug":"front_door""#))
+        restarted.signal(SIGINT)
+        #expect(try await restarted.waitForExit(timeout: .seconds(60)) == 0)
+        #expect(!FileManager.default.fileExists(atPath: pidFile))
+    }
+
+    @Test("every configuration problem is reported at once")
+    func configurationErrors() async throws {
+        let result = try await LaunchedProcess.run(vigil, ["serve"], environment: [
+            "VIGIL_PORT": "eighty", "VIGIL_LOG_FORMAT": "xml", "VIGIL_ROLE": "boss", "VIGIL_DB_MAX_CONNECTIONS": "0",
+        ])
+        #expect(result.status == 78)
+        for mention in ["VIGIL_PORT", "VIGIL_LOG_FORMAT", "role", "VIGIL_DB_MAX_CONNECTIONS", "4 problems"] {
+            #expect(result.output.contains(mention), "\(mention) missing from: \(result.output)")
+        }
+    }
+
+    @Test("--help reads well")
+    func help() async throws {
+        let result = try await LaunchedProcess.run(vigil, ["--help"])
+        #expect(result.status == 0)
+        for word in ["serve", "migrate", "camera", "VIGIL_DATABASE_URL", "VIGIL_DATA_DIR"] {
+            #expect(result.output.contains(word))
+        }
+    }
+
+    @Test("two migrate processes at once apply each migration once; --status lists them; --no-migrate refuses a pending schema")
+    func concurrentMigrate() async throws {
+        let location = try await TestDatabases.shared.createEmpty()
+        defer { Task { try? await TestDatabases.shared.drop(location) } }
+        let environment = ["VIGIL_DATABASE_URL": url(location)]
+
+        let refused = try await LaunchedProcess.run(vigil, ["serve", "--no-migrate", "--port", "\(try freeLocalPort())"],
+                                                    environment: environment)
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("0001_core"), "\(refused.output)")
+
+        async let a = LaunchedProcess.run(vigil, ["migrate"], environment: environment)
+        async let b = LaunchedProcess.run(vigil, ["migrate"], environment: environment)
+        let results = try await [a, b]
+        #expect(results.map(\.status) == [0, 0], "\(results.map(\.output))")
+        let appliedLines = results.flatMap { $0.output.split(separator: "\n") }.filter { $0.hasPrefix("applied  0001_core") }
+        #expect(appliedLines.count == 1, "exactly one process applies the migration")
+
+        let status = try await LaunchedProcess.run(vigil, ["migrate", "--status"], environment: environment)
+        #expect(status.status == 0)
+        #expect(status.output.contains("applied  0001_core"))
+        #expect(!status.output.contains("pending"))
+    }
+
+    @Test("camera add, list and rm talk to the database directly")
+    func cameraCommands() async throws {
+        let location = try await TestDatabases.shared.create()
+        defer { Task { try? await TestDatabases.shared.drop(location) } }
+        let environment = ["VIGIL_DATABASE_URL": url(location)]
+
+        let added = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "Back Yard", "--rtsp-url",
+                                                          "rtsp://admin:pw@10.1.1.1/s1"], environment: environment)
+        #expect(added.status == 0, "\(added.output)")
+        #expect(added.output.contains("back_yard  rtsp"))
+
+        let duplicate = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "back-yard"], environment: environment)
+        #expect(duplicate.status != 0)
+        #expect(duplicate.output.contains("already exists"))
+
+        let invalid = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "X", "--kind", "rtsp", "--fps", "0"],
+                                                    environment: environment)
+        #expect(invalid.status == 2)
+        #expect(invalid.output.contains("rtsp_url"))
+        #expect(invalid.output.contains("fps"))
+
+        let listed = try await LaunchedProcess.run(vigil, ["camera", "list"], environment: environment)
+        #expect(listed.output.contains("back_yard"))
+        #expect(listed.output.contains("rtsp://admin:***@10.1.1.1/s1"))
+        #expect(!listed.output.contains(":pw@"))
+
+        let removed = try await LaunchedProcess.run(vigil, ["camera", "rm", "back_yard"], environment: environment)
+        #expect(removed.status == 0)
+        let gone = try await LaunchedProcess.run(vigil, ["camera", "rm", "back_yard"], environment: environment)
+        #expect(gone.status != 0)
+        #expect(gone.output.contains("no camera 'back_yard'"))
+    }
+}
