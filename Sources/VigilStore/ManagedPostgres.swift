@@ -92,6 +92,11 @@ public final class ManagedPostgres: Sendable {
             _ = fileManager.createFile(atPath: logFile.path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         guard runsAsRoot else { return }
+        // The database user must pass through the data folder (search, not list) to reach its own folders.
+        let mode = ((try? fileManager.attributesOfItem(atPath: dataDirectory.path)[.posixPermissions]) as? Int) ?? 0o755
+        if mode & 0o001 == 0 {
+            try fileManager.setAttributes([.posixPermissions: mode | 0o001], ofItemAtPath: dataDirectory.path)
+        }
         try run("/bin/chown", ["-R", "postgres:postgres", clusterDirectory.path, socketDirectory.path, logFile.path],
                 asDatabaseUser: false)
         // The postgres user must be able to reach its folders through every parent folder.
