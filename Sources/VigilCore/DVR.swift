@@ -60,9 +60,14 @@ public struct DVRInput: Codable, Hashable, Sendable, StrictInput {
     public var ports: [String: Int]?
     public var firmwareVersion: String?
     public var status: DeviceStatus?
+    /// Write-only: stored encrypted, never returned. Omitted from a patch, the stored value stays.
+    public var username: String?
+    /// Write-only: stored encrypted, never returned. Omitted from a patch, the stored value stays.
+    public var password: String?
 
     public init(siteId: UUID? = nil, name: String, brand: String? = nil, model: String? = nil, ipAddress: String,
-                ports: [String: Int]? = nil, firmwareVersion: String? = nil, status: DeviceStatus? = nil) {
+                ports: [String: Int]? = nil, firmwareVersion: String? = nil, status: DeviceStatus? = nil,
+                username: String? = nil, password: String? = nil) {
         self.siteId = siteId
         self.name = name
         self.brand = brand
@@ -71,19 +76,25 @@ public struct DVRInput: Codable, Hashable, Sendable, StrictInput {
         self.ports = ports
         self.firmwareVersion = firmwareVersion
         self.status = status
+        self.username = username
+        self.password = password
     }
 
+    /// The DVR's settings as an input; credentials are left out (they are never read back).
     public init(_ dvr: DVR) {
         self.init(siteId: dvr.siteId, name: dvr.name, brand: dvr.brand, model: dvr.model, ipAddress: dvr.ipAddress,
                   ports: dvr.ports, firmwareVersion: dvr.firmwareVersion, status: dvr.status)
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case name, brand, model, ports, status
+        case name, brand, model, ports, status, username, password
         case siteId = "site_id"
         case ipAddress = "ip_address"
         case firmwareVersion = "firmware_version"
     }
+
+    /// The credential fields, which a patch replaces only when it names them.
+    public static let credentialFields: Set<String> = ["username", "password"]
 
     public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
 
@@ -93,6 +104,8 @@ public struct DVRInput: Codable, Hashable, Sendable, StrictInput {
         report.check((brand?.count ?? 0) <= 50, "brand", "must be at most 50 characters")
         report.check((model?.count ?? 0) <= 100, "model", "must be at most 100 characters")
         report.check((firmwareVersion?.count ?? 0) <= 50, "firmware_version", "must be at most 50 characters")
+        report.check((username?.count ?? 0) <= 255, "username", "must be at most 255 characters")
+        report.check((password?.count ?? 0) <= 255, "password", "must be at most 255 characters")
         report.check(IPAddress.isValid(ipAddress), "ip_address", "'\(ipAddress)' is not an IPv4 or IPv6 address")
         for (name, port) in (ports ?? [:]).sorted(by: { $0.key < $1.key }) {
             report.check((1...65535).contains(port), "ports.\(name)", "must be a port number from 1 to 65535; got \(port)")

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 
 /// Everything `vigil serve` needs, read from `VIGIL_*` environment variables and then command-line flags.
-public struct ServerConfiguration: Sendable, Equatable {
+public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible {
     public enum LogFormat: String, Sendable, CaseIterable {
         case text, json
     }
@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// A server to use instead of the embedded cluster.
     public var databaseURL: String?
     public var databaseMaxConnections = 20
+    /// The master key for secrets at rest; without it, `<data dir>/secret.key`.
+    public var secretKey: String?
     public var logFormat = LogFormat.text
     public var logLevel = Logger.Level.info
 
@@ -40,6 +42,12 @@ public struct ServerConfiguration: Sendable, Equatable {
             self.role = role
             self.dataDirectory = dataDirectory
         }
+    }
+
+    /// A description that never shows the secret key.
+    public var description: String {
+        "host=\(host) port=\(port) role=\(role.rawValue) data=\(dataDirectory.path) "
+            + "database=\(databaseURL == nil ? "embedded" : "external") secret_key=\(secretKey == nil ? "file" : "environment")"
     }
 
     /// The configuration from `environment` and `overrides`, or every problem found, at once.
@@ -75,6 +83,7 @@ public struct ServerConfiguration: Sendable, Equatable {
             configuration.dataDirectory = URL(fileURLWithPath: path)
         }
         configuration.databaseURL = value("VIGIL_DATABASE_URL")
+        configuration.secretKey = value("VIGIL_SECRET_KEY")
         if let text = value("VIGIL_DB_MAX_CONNECTIONS") {
             if let count = Int(text), (1...1000).contains(count) {
                 configuration.databaseMaxConnections = count

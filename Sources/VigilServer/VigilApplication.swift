@@ -17,8 +17,9 @@ public enum VigilApplication {
     }
 
     /// Every route of Vigil, with its middleware.
-    public static func buildRouter(database: Database, registry: PrometheusCollectorRegistry, role: ServerConfiguration.Role = .all,
-                                   ids: UUIDv7Generator = UUIDv7Generator(), logger: Logger) -> Router<VigilRequestContext> {
+    public static func buildRouter(database: Database, secrets: SecretBox, registry: PrometheusCollectorRegistry,
+                                   role: ServerConfiguration.Role = .all, ids: UUIDv7Generator = UUIDv7Generator(),
+                                   logger: Logger) -> Router<VigilRequestContext> {
         let router = Router(context: VigilRequestContext.self)
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: HTTPMetricsMiddleware(registry: registry))
@@ -32,17 +33,17 @@ public enum VigilApplication {
         OpenAPIController().addRoutes(to: router)
         let api = router.group("/api/v1")
         SitesController(database: database, ids: ids).addRoutes(to: api)
-        DVRsController(database: database, ids: ids).addRoutes(to: api)
+        DVRsController(database: database, ids: ids, secrets: secrets).addRoutes(to: api)
         CamerasController(database: database, ids: ids).addRoutes(to: api)
         CameraZonesController(database: database, ids: ids).addRoutes(to: api)
         return router
     }
 
     /// The application: the router, the database pool as a service, and the schema step before serving.
-    public static func build(configuration: ServerConfiguration, database: Database, registry: PrometheusCollectorRegistry,
-                             migrationPolicy: MigrationPolicy = .apply, logger: Logger)
+    public static func build(configuration: ServerConfiguration, database: Database, secrets: SecretBox,
+                             registry: PrometheusCollectorRegistry, migrationPolicy: MigrationPolicy = .apply, logger: Logger)
         -> Application<RouterResponder<VigilRequestContext>> {
-        let router = buildRouter(database: database, registry: registry, role: configuration.role, logger: logger)
+        let router = buildRouter(database: database, secrets: secrets, registry: registry, role: configuration.role, logger: logger)
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),

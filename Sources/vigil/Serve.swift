@@ -37,7 +37,14 @@ struct Serve: AsyncParsableCommand {
                     do { try cluster.stop() } catch { logger.error("stopping the database failed", metadata: ["error": "\(error)"]) }
                 }
             }
-            let app = VigilApplication.build(configuration: configuration, database: runtime.database, registry: registry,
+            let secrets: SecretBox
+            do {
+                secrets = try SecretBox.load(environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
+            } catch {
+                throw ExitMessage("\(error)", code: 78)
+            }
+            let app = VigilApplication.build(configuration: configuration, database: runtime.database, secrets: secrets,
+                                             registry: registry,
                                              migrationPolicy: noMigrate ? .requireCurrent : .apply, logger: logger)
             try await app.runService()
         }

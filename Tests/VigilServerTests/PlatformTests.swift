@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -32,7 +33,8 @@ struct PlatformTests {
         let nowhere = DatabaseLocation(endpoint: .unixSocket(path: "/tmp/vigil-no-such-server/.s.PGSQL.5432"),
                                        username: "vigil", password: nil, database: "vigil", tls: .disable)
         let database = Database(location: nowhere, maximumConnections: 1, acquireTimeout: .milliseconds(500), logger: logger)
-        let router = VigilApplication.buildRouter(database: database, registry: PrometheusCollectorRegistry(), logger: logger)
+        let router = VigilApplication.buildRouter(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)),
+                                                  registry: PrometheusCollectorRegistry(), logger: logger)
         let app = Application(router: router, services: [database.client], logger: logger)
         try await app.test(.router) { client in
             let ready = try await client.execute(uri: "/health/ready", method: .get)
@@ -103,7 +105,8 @@ struct PlatformTests {
         logger.logLevel = .critical
         let database = Database(location: DatabaseLocation(endpoint: .unixSocket(path: "/nonexistent"), username: "x",
                                                            password: nil, database: "x", tls: .disable), logger: logger)
-        let router = VigilApplication.buildRouter(database: database, registry: PrometheusCollectorRegistry(), logger: logger)
+        let router = VigilApplication.buildRouter(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)),
+                                                  registry: PrometheusCollectorRegistry(), logger: logger)
         let routed = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
 
         let app = Application(router: router, logger: logger)

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 import VigilCore
 import VigilTestSupport
@@ -103,6 +104,38 @@ struct SitesAndDVRsAPITests {
 
             #expect(try await app.call(.delete, "/api/v1/dvrs/\(dvrId)").status == .noContent)
             #expect(try await app.call(.get, "/api/v1/cameras/\(camera)").status == .notFound, "the DVR's cameras go with it")
+        }
+    }
+
+    @Test("DVR credentials are stored encrypted, never returned, and kept by patches that do not name them")
+    func dvrCredentials() async throws {
+        try await TestApp.run { app in
+            let created = try await app.call(.post, "/api/v1/dvrs",
+                                             json: #"{"name":"NVR","ip_address":"10.0.0.3","username":"admin","password":"hunter2"}"#)
+            #expect(created.status == .created)
+            #expect(created["has_credentials"] == .bool(true))
+            #expect(!created.text.contains("hunter2"))
+            #expect(created["password"] == nil)
+            let id = try #require(created.string("id"))
+
+            func stored() async throws -> (String?, String?) {
+                let username = try await app.database.scalar("SELECT username_encrypted FROM dvrs", as: ByteBuffer?.self) ?? nil
+                let password = try await app.database.scalar("SELECT password_encrypted FROM dvrs", as: ByteBuffer?.self) ?? nil
+                return (try username.map { try app.secrets.open(Array($0.readableBytesView)) },
+                        try password.map { try app.secrets.open(Array($0.readableBytesView)) })
+            }
+            let raw = try await app.database.scalar("SELECT encode(password_encrypted, 'escape') FROM dvrs", as: String.self)
+            #expect(raw?.contains("hunter2") == false, "the column holds ciphertext")
+            #expect(try await stored() == ("admin", "hunter2"))
+
+            _ = try await app.call(.patch, "/api/v1/dvrs/\(id)", json: #"{"name":"NVR renamed"}"#)
+            #expect(try await stored() == ("admin", "hunter2"), "a patch that does not name them keeps them")
+            _ = try await app.call(.patch, "/api/v1/dvrs/\(id)", json: #"{"password":"correct horse"}"#)
+            #expect(try await stored() == ("admin", "correct horse"))
+            let cleared = try await app.call(.patch, "/api/v1/dvrs/\(id)", json: #"{"username":null,"password":null}"#)
+            #expect(cleared["has_credentials"] == .bool(false))
+            #expect(try await stored() == (nil, nil))
+            #expect(!(try await app.call(.get, "/api/v1/dvrs")).text.contains("correct horse"))
         }
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -14,17 +15,19 @@ import VigilTestSupport
 struct TestApp {
     let client: any TestClientProtocol
     let database: Database
+    let secrets: SecretBox
 
     static func run(_ body: @escaping @Sendable (TestApp) async throws -> Void) async throws {
         let location = try await TestDatabases.shared.create()
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let database = Database(location: location, maximumConnections: 8, logger: logger)
-        let app = VigilApplication.build(configuration: ServerConfiguration(), database: database,
+        let secrets = try SecretBox(key: SymmetricKey(size: .bits256))
+        let app = VigilApplication.build(configuration: ServerConfiguration(), database: database, secrets: secrets,
                                          registry: PrometheusCollectorRegistry(), logger: logger)
         do {
             try await app.test(.router) { client in
-                try await body(TestApp(client: client, database: database))
+                try await body(TestApp(client: client, database: database, secrets: secrets))
             }
         } catch {
             try? await TestDatabases.shared.drop(location)

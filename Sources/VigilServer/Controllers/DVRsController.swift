@@ -9,6 +9,7 @@ import VigilStore
 struct DVRsController {
     let database: Database
     let ids: UUIDv7Generator
+    let secrets: SecretBox
 
     func addRoutes(to group: RouterGroup<VigilRequestContext>) {
         group.get("/dvrs", use: list)
@@ -38,9 +39,11 @@ struct DVRsController {
     @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<DVR> {
         let input = try await request.decodeInput(DVRInput.self, context: context)
         let id = ids.next()
+        let credentials = try seal(input)
         let dvr = try await database.transaction { connection in
             let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger)
-            return try await DVRRepository(connection, logger: context.logger).create(id: id, siteId: siteId, input)
+            return try await DVRRepository(connection, logger: context.logger)
+                .create(id: id, siteId: siteId, input, credentials: credentials)
         }
         return JSONResponse(dvr, status: .created)
     }
@@ -54,12 +57,24 @@ struct DVRsController {
             guard let current = try await dvrs.find(id: id, forUpdate: true) else { throw APIError.notFound("dvr", id.uuidString) }
             let input = try InputDecoding.patch(DVRInput(current), with: .object(patch))
             let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger)
-            guard let updated = try await dvrs.update(id: id, siteId: siteId, input) else {
+            // Credentials change only when the patch names them; they are never read back to merge.
+            var credentials: DVRRepository.SealedCredentials?
+            if !DVRInput.credentialFields.isDisjoint(with: patch.keys) {
+                var stored = try await dvrs.sealedCredentials(id: id) ?? .init(username: nil, password: nil)
+                if patch.keys.contains("username") { stored.username = try input.username.map(secrets.seal) }
+                if patch.keys.contains("password") { stored.password = try input.password.map(secrets.seal) }
+                credentials = stored
+            }
+            guard let updated = try await dvrs.update(id: id, siteId: siteId, input, credentials: credentials) else {
                 throw APIError.notFound("dvr", id.uuidString)
             }
             return updated
         }
         return JSONResponse(dvr)
+    }
+
+    private func seal(_ input: DVRInput) throws -> DVRRepository.SealedCredentials {
+        .init(username: try input.username.map(secrets.seal), password: try input.password.map(secrets.seal))
     }
 
     /// Deletes the DVR and the cameras on it, as seed 002 cascades.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import PostgresNIO
 import VigilCore
 
@@ -47,30 +48,63 @@ public struct DVRRepository: Sendable {
         return try await decode(rows).first
     }
 
-    public func create(id: UUID, siteId: UUID, _ input: DVRInput) async throws -> DVR {
+    /// Encrypted credentials as stored; `nil` for a credential not set.
+    public struct SealedCredentials: Sendable, Equatable {
+        public var username: [UInt8]?
+        public var password: [UInt8]?
+
+        public init(username: [UInt8]?, password: [UInt8]?) {
+            self.username = username
+            self.password = password
+        }
+    }
+
+    public func create(id: UUID, siteId: UUID, _ input: DVRInput, credentials: SealedCredentials) async throws -> DVR {
         try await translatingErrors {
             let rows = try await connection.query("""
-                INSERT INTO dvrs (id, site_id, name, brand, model, ip_address, ports, firmware_version, status)
+                INSERT INTO dvrs (id, site_id, name, brand, model, ip_address, ports, firmware_version, status,
+                                  username_encrypted, password_encrypted)
                 VALUES (\(id), \(siteId), \(input.name), \(input.brand), \(input.model), \(input.ipAddress)::inet,
                         \(try (input.ports ?? [:]).jsonText())::jsonb, \(input.firmwareVersion),
-                        \((input.status ?? .unknown).rawValue))
+                        \((input.status ?? .unknown).rawValue), \(Self.bytea(credentials.username)),
+                        \(Self.bytea(credentials.password)))
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows)[0]
         }
     }
 
-    public func update(id: UUID, siteId: UUID, _ input: DVRInput) async throws -> DVR? {
+    /// Updates the DVR; its stored credentials change only when `credentials` is given.
+    public func update(id: UUID, siteId: UUID, _ input: DVRInput, credentials: SealedCredentials?) async throws -> DVR? {
         try await translatingErrors {
+            let replace = credentials != nil
             let rows = try await connection.query("""
                 UPDATE dvrs SET site_id = \(siteId), name = \(input.name), brand = \(input.brand), model = \(input.model),
                     ip_address = \(input.ipAddress)::inet, ports = \(try (input.ports ?? [:]).jsonText())::jsonb,
-                    firmware_version = \(input.firmwareVersion), status = \((input.status ?? .unknown).rawValue)
+                    firmware_version = \(input.firmwareVersion), status = \((input.status ?? .unknown).rawValue),
+                    username_encrypted = CASE WHEN \(replace) THEN \(Self.bytea(credentials?.username)) ELSE username_encrypted END,
+                    password_encrypted = CASE WHEN \(replace) THEN \(Self.bytea(credentials?.password)) ELSE password_encrypted END
                 WHERE id = \(id)
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows).first
         }
+    }
+
+    /// The stored credentials, still encrypted: for the stream pullers that log in to the DVR.
+    public func sealedCredentials(id: UUID) async throws -> SealedCredentials? {
+        let rows = try await connection.query(
+            "SELECT username_encrypted, password_encrypted FROM dvrs WHERE id = \(id)", logger: logger)
+        for try await (username, password) in rows.decode((ByteBuffer?, ByteBuffer?).self) {
+            return SealedCredentials(username: username.map { Array($0.readableBytesView) },
+                                     password: password.map { Array($0.readableBytesView) })
+        }
+        return nil
+    }
+
+    /// `[UInt8]` would bind as a `"char"[]` array; a buffer binds as `bytea`.
+    private static func bytea(_ bytes: [UInt8]?) -> ByteBuffer? {
+        bytes.map { ByteBuffer(bytes: $0) }
     }
 
     /// Deletes the DVR and, as seed 002 cascades, the cameras on it.
