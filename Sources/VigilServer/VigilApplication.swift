@@ -1,10 +1,35 @@
 import Foundation
 import Hummingbird
+import HummingbirdAuth
 import Logging
 import Prometheus
 import ServiceLifecycle
 import VigilCore
 import VigilStore
+
+/// What the HTTP application is built from. Tests pass their own clock, keys and throttle.
+public struct AppServices: Sendable {
+    public var database: Database
+    public var secrets: SecretBox
+    public var registry: PrometheusCollectorRegistry
+    public var ids: UUIDv7Generator
+    public var now: @Sendable () -> Date
+    public var loginThrottle: LoginThrottlePolicy
+    /// Marks session cookies Secure; on when Vigil is reached over TLS.
+    public var secureCookies: Bool
+
+    public init(database: Database, secrets: SecretBox, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+                ids: UUIDv7Generator = UUIDv7Generator(), now: @escaping @Sendable () -> Date = { Date() },
+                loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(), secureCookies: Bool = false) {
+        self.database = database
+        self.secrets = secrets
+        self.registry = registry
+        self.ids = ids
+        self.now = now
+        self.loginThrottle = loginThrottle
+        self.secureCookies = secureCookies
+    }
+}
 
 /// Builds Vigil's HTTP application. Production and tests call the same functions.
 public enum VigilApplication {
@@ -16,41 +41,62 @@ public enum VigilApplication {
         case requireCurrent
     }
 
-    /// Every route of Vigil, with its middleware.
-    public static func buildRouter(database: Database, secrets: SecretBox, registry: PrometheusCollectorRegistry,
-                                   role: ServerConfiguration.Role = .all, ids: UUIDv7Generator = UUIDv7Generator(),
-                                   logger: Logger) -> Router<VigilRequestContext> {
+    /// Every route of Vigil with its middleware, and the access each route declares.
+    public static func buildRouter(_ services: AppServices, role: ServerConfiguration.Role = .all,
+                                   logger: Logger) -> (router: Router<VigilRequestContext>, policy: AccessPolicy) {
+        let database = services.database
+        let policy = AccessPolicy()
+        let sessionDriver = PostgresSessionDriver(database: database, now: services.now)
+        let sessionStorage = SessionStorage<UserSession>(sessionDriver, configuration: .init(
+            sessionCookieParameters: .init(name: SessionSettings.cookieName, path: "/", secure: services.secureCookies,
+                                           sameSite: .strict),
+            keyPrefix: SessionSettings.keyPrefix))
+        let audit = AuditTrail(ids: services.ids, now: services.now)
+
         let router = Router(context: VigilRequestContext.self)
         router.add(middleware: RequestLogMiddleware())
-        router.add(middleware: HTTPMetricsMiddleware(registry: registry))
+        router.add(middleware: HTTPMetricsMiddleware(registry: services.registry))
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: SessionSettings.lifetime))
+        router.add(middleware: AuthenticationMiddleware(database: database, sessions: sessionStorage, sessionDriver: sessionDriver,
+                                                        audit: audit, now: services.now))
+        router.add(middleware: AuthorizationMiddleware(policy: policy, setup: SetupState(database: database)))
 
+        let root = SecuredRoutes(router, policy: policy)
         HealthController(database: database, migrator: Migrator(logger: logger), databaseTimeout: .seconds(3))
-            .addRoutes(to: router)
-        MetricsController(registry: registry, database: database).addRoutes(to: router)
-        guard role.servesAPI else { return router }
+            .addRoutes(to: root)
+        MetricsController(registry: services.registry, database: database).addRoutes(to: root)
+        guard role.servesAPI else { return (router, policy) }
 
-        OpenAPIController().addRoutes(to: router)
-        let api = router.group("/api/v1")
-        SitesController(database: database, ids: ids).addRoutes(to: api)
-        DVRsController(database: database, ids: ids, secrets: secrets).addRoutes(to: api)
-        CamerasController(database: database, ids: ids).addRoutes(to: api)
-        CameraZonesController(database: database, ids: ids).addRoutes(to: api)
-        return router
+        OpenAPIController().addRoutes(to: root)
+        let api = SecuredRoutes(router, prefix: "/api/v1", policy: policy)
+        AuthController(database: database, secrets: services.secrets, sessions: sessionStorage, audit: audit,
+                       throttle: services.loginThrottle, secureCookies: services.secureCookies, now: services.now)
+            .addRoutes(to: api)
+        SitesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
+        DVRsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit).addRoutes(to: api)
+        CamerasController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
+        CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
+        AuditLogsController(database: database).addRoutes(to: api)
+        return (router, policy)
     }
 
-    /// The application: the router, the database pool as a service, and the schema step before serving.
-    public static func build(configuration: ServerConfiguration, database: Database, secrets: SecretBox,
-                             registry: PrometheusCollectorRegistry, migrationPolicy: MigrationPolicy = .apply, logger: Logger)
+    /// The application: the router, the database pool and the session store as services, and the
+    /// schema step before serving.
+    public static func build(configuration: ServerConfiguration, services: AppServices,
+                             migrationPolicy: MigrationPolicy = .apply, logger: Logger)
         -> Application<RouterResponder<VigilRequestContext>> {
-        let router = buildRouter(database: database, secrets: secrets, registry: registry, role: configuration.role, logger: logger)
+        let router = buildRouter(services, role: configuration.role, logger: logger).router
+        let database = services.database
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),
-            services: [database.client],
+            services: [database.client, PostgresSessionDriver(database: database, now: services.now)],
             logger: logger)
+        let now = services.now
         app.beforeServerStarts {
             try await prepareSchema(database: database, policy: migrationPolicy, logger: logger)
+            try await prepareTables(database: database, now: now(), logger: logger)
         }
         return app
     }
@@ -65,6 +111,15 @@ public enum VigilApplication {
         case .requireCurrent:
             let status = try await migrator.status(database)
             guard status.isCurrent else { throw MigrationError.pending(status.pending.map(\.label)) }
+        }
+    }
+
+    /// Creates this month's and the next months' partitions of every partitioned table.
+    public static func prepareTables(database: Database, now: Date, logger: Logger) async throws {
+        try await database.transaction { connection in
+            for table in Migrations.partitionedTables {
+                try await PartitionManager(logger: logger).ensurePartitions(of: table, around: now, monthsAhead: 3, on: connection)
+            }
         }
     }
 }

@@ -19,6 +19,8 @@ public final class ManagedPostgres: Sendable {
     public let dataDirectory: URL
     public let databaseName: String
     public let superuser = "vigil"
+    /// The most client connections the server accepts; applied at every start.
+    public let maxConnections: Int
     private let binDirectory: URL
     private let logger: Logger
     private let lock: FileLock
@@ -32,9 +34,11 @@ public final class ManagedPostgres: Sendable {
     /// PostgreSQL names its socket after a port even when it listens on no TCP port.
     static let port = 5432
 
-    public init(dataDirectory: URL, databaseName: String = "vigil", binDirectory: URL? = nil, logger: Logger) throws {
+    public init(dataDirectory: URL, databaseName: String = "vigil", maxConnections: Int = 100, binDirectory: URL? = nil,
+                logger: Logger) throws {
         self.dataDirectory = dataDirectory.standardizedFileURL
         self.databaseName = databaseName
+        self.maxConnections = maxConnections
         self.binDirectory = try binDirectory ?? Self.findBinDirectory()
         self.logger = logger
         self.lock = FileLock(path: self.dataDirectory.appendingPathComponent("vigil.lock").path)
@@ -126,7 +130,6 @@ public final class ManagedPostgres: Sendable {
             listen_addresses = ''
             unix_socket_directories = '\(socketDirectory.path)'
             unix_socket_permissions = 0700
-            max_connections = 100
             shared_buffers = 128MB
             """
         let configuration = clusterDirectory.appendingPathComponent("postgresql.conf")
@@ -145,7 +148,7 @@ public final class ManagedPostgres: Sendable {
     private func startServer() throws {
         let result = try run(binDirectory.appendingPathComponent("pg_ctl").path, [
             "start", "--pgdata", clusterDirectory.path, "--log", logFile.path, "--wait", "--timeout", "60",
-            "--silent",
+            "--silent", "-o", "-c max_connections=\(maxConnections)",
         ], asDatabaseUser: true, allowFailure: true)
         if result.status != 0 {
             let tail = (try? String(contentsOf: logFile, encoding: .utf8))?.split(separator: "\n").suffix(5)

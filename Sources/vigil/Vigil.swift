@@ -22,7 +22,7 @@ struct Vigil: AsyncParsableCommand {
               VIGIL_LOG_LEVEL           trace ... critical (default info)
               VIGIL_DB_MAX_CONNECTIONS  database pool size (default 20)
             """,
-        subcommands: [Serve.self, Migrate.self, CameraCommand.self],
+        subcommands: [Serve.self, Migrate.self, CameraCommand.self, UserCommand.self, APIKeyCommand.self],
         defaultSubcommand: nil)
 }
 
@@ -74,6 +74,9 @@ extension AsyncParsableCommand {
         } catch let error as MigrationError {
             FileHandle.standardError.write(Data("vigil: \(error.description)\n".utf8))
             throw ExitCode(1)
+        } catch let error as Accounts.Problems {
+            FileHandle.standardError.write(Data("vigil: \(error.description)\n".utf8))
+            throw ExitCode(2)
         } catch let error as DatabaseLocationError {
             FileHandle.standardError.write(Data("vigil: \(error.description)\n".utf8))
             throw ExitCode(78)

@@ -33,8 +33,8 @@ struct PlatformTests {
         let nowhere = DatabaseLocation(endpoint: .unixSocket(path: "/tmp/vigil-no-such-server/.s.PGSQL.5432"),
                                        username: "vigil", password: nil, database: "vigil", tls: .disable)
         let database = Database(location: nowhere, maximumConnections: 1, acquireTimeout: .milliseconds(500), logger: logger)
-        let router = VigilApplication.buildRouter(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)),
-                                                  registry: PrometheusCollectorRegistry(), logger: logger)
+        let services = AppServices(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)))
+        let router = VigilApplication.buildRouter(services, logger: logger).router
         let app = Application(router: router, services: [database.client], logger: logger)
         try await app.test(.router) { client in
             let ready = try await client.execute(uri: "/health/ready", method: .get)
@@ -93,7 +93,7 @@ struct PlatformTests {
             #expect(text.contains(#"vigil_http_requests_total{method="GET",route="/api/v1/cameras/{camera}",status="404"} 1"#))
             #expect(text.contains(#"vigil_http_requests_total{method="POST",route="/api/v1/cameras",status="201"} 1"#))
             #expect(text.contains("vigil_http_request_duration_seconds_bucket"))
-            #expect(text.contains("vigil_db_pool_max_connections 8"))
+            #expect(text.contains("vigil_db_pool_max_connections 4"))
             #expect(text.contains("vigil_db_pool_acquired_total"))
             #expect(!text.contains("/api/v1/cameras/metered"), "raw paths never become labels")
         }
@@ -105,8 +105,8 @@ struct PlatformTests {
         logger.logLevel = .critical
         let database = Database(location: DatabaseLocation(endpoint: .unixSocket(path: "/nonexistent"), username: "x",
                                                            password: nil, database: "x", tls: .disable), logger: logger)
-        let router = VigilApplication.buildRouter(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)),
-                                                  registry: PrometheusCollectorRegistry(), logger: logger)
+        let services = AppServices(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)))
+        let (router, policy) = VigilApplication.buildRouter(services, logger: logger)
         let routed = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
 
         let app = Application(router: router, logger: logger)
@@ -124,7 +124,15 @@ struct PlatformTests {
         }
         #expect(routed.subtracting(documented).isEmpty, "routes missing from openapi.json: \(routed.subtracting(documented).sorted())")
         #expect(documented.subtracting(routed).isEmpty, "documented routes that do not exist: \(documented.subtracting(routed).sorted())")
-        #expect(routed.count >= 24)
+        #expect(routed.count >= 28)
+
+        // Deny by default: every route declares who may call it, and nothing is declared that is not routed.
+        let declared = Set(policy.all.keys)
+        #expect(routed.subtracting(declared).isEmpty, "routes without an access declaration: \(routed.subtracting(declared).sorted())")
+        #expect(declared.subtracting(routed).isEmpty, "declarations without a route: \(declared.subtracting(routed).sorted())")
+        let open = policy.all.filter { $0.value == .open }.keys.sorted()
+        #expect(open == ["GET /health/live", "GET /health/ready", "GET /openapi.json", "POST /api/v1/auth/login"],
+                "routes open to anonymous callers are exactly these")
     }
 }
 

@@ -48,8 +48,30 @@ struct ProcessTests {
         defer { first.signal(SIGKILL) }
         try await waitUntilReady(port: port, first)
 
+        // A fresh install answers only health until its first administrator exists.
+        let beforeSetup = try await get("http://127.0.0.1:\(port)/api/v1/cameras")
+        #expect(beforeSetup.status == 503)
+        #expect(beforeSetup.body.contains("setup_required"))
+
+        // The commands join the running server's database.
+        let passwordFile = data.appendingPathComponent("password.txt")
+        try "correct horse battery".write(to: passwordFile, atomically: true, encoding: .utf8)
+        let admin = try await LaunchedProcess.run(vigil, ["user", "create", "--admin", "--username", "alice", "--email",
+                                                          "alice@example.test", "--password-file", passwordFile.path],
+                                                  environment: environment)
+        #expect(admin.status == 0, "\(admin.output)")
+        #expect(admin.output.contains("created super_admin alice"))
+        let keyRun = try await LaunchedProcess.run(vigil, ["apikey", "create", "--name", "lifecycle", "--role", "admin"],
+                                                   environment: environment)
+        #expect(keyRun.status == 0, "\(keyRun.output)")
+        let apiKey = try #require(keyRun.output.split(separator: "\n").map(String.init).first { $0.hasPrefix("vgl_") })
+
+        let anonymous = try await get("http://127.0.0.1:\(port)/api/v1/cameras")
+        #expect(anonymous.status == 401)
+
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/cameras")
         request.method = .POST
+        request.headers.add(name: "X-API-Key", value: apiKey)
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "X-Request-Id", value: "lifecycle-test-1")
         request.body = .bytes(ByteBuffer(string: #"{"name":"Front Door"}"#))
@@ -78,12 +100,17 @@ struct ProcessTests {
         #expect(requestLine?["path"] == "/api/v1/cameras")
         #expect(requestLine?["status"] == "201")
         #expect(requestLine?["duration_ms"] != nil)
+        #expect(!first.output.contains(apiKey), "the API key never reaches the log")
+        #expect(!first.output.contains("correct horse battery"))
 
         // Restarted, it still has the camera.
         let restarted = try LaunchedProcess.launch(vigil, ["serve"], environment: environment)
         defer { restarted.signal(SIGKILL) }
         try await waitUntilReady(port: port, restarted)
-        let camera = try await get("http://127.0.0.1:\(port)/api/v1/cameras/front_door")
+        var read = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/cameras/front_door")
+        read.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        let response = try await HTTPClient.shared.execute(read, timeout: .seconds(10))
+        let camera = (status: Int(response.status.code), body: String(buffer: try await response.body.collect(upTo: 1 << 20)))
         #expect(camera.status == 200)
         #expect(camera.body.contains(#""slug":"front_door""#))
         restarted.signal(SIGINT)

@@ -6,34 +6,96 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Prometheus
+import Synchronization
 import VigilCore
 import VigilServer
 import VigilStore
 import VigilTestSupport
 
+/// A clock tests move by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date = Date(timeIntervalSince1970: 1_795_000_000)) {
+        current = Mutex(start)
+    }
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(by seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+}
+
 /// A Vigil application on a database of its own, driven in-process through HummingbirdTesting.
+///
+/// Calls are made as a super-admin API key unless they say otherwise.
 struct TestApp {
     let client: any TestClientProtocol
     let database: Database
     let secrets: SecretBox
+    let clock: TestClock
+    let policy: AccessPolicy
+    /// The super-admin key calls use by default.
+    let adminKey: String
 
-    static func run(_ body: @escaping @Sendable (TestApp) async throws -> Void) async throws {
-        let location = try await TestDatabases.shared.create()
+    enum Caller {
+        case admin
+        case anonymous
+        case apiKey(String)
+        case bearer(String)
+        case headers(HTTPFields)
+    }
+
+    static var logger: Logger {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let database = Database(location: location, maximumConnections: 8, logger: logger)
+        return logger
+    }
+
+    static func run(withAdministrator: Bool = true, loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
+                    _ body: @escaping @Sendable (TestApp) async throws -> Void) async throws {
+        let location = try await TestDatabases.shared.create()
+        let logger = Self.logger
+        let database = Database(location: location, maximumConnections: 4, logger: logger)
         let secrets = try SecretBox(key: SymmetricKey(size: .bits256))
-        let app = VigilApplication.build(configuration: ServerConfiguration(), database: database, secrets: secrets,
-                                         registry: PrometheusCollectorRegistry(), logger: logger)
+        let clock = TestClock()
+        let services = AppServices(database: database, secrets: secrets, registry: PrometheusCollectorRegistry(),
+                                   now: { clock.now }, loginThrottle: loginThrottle)
+        let policy = VigilApplication.buildRouter(services, logger: logger).policy
+        let app = VigilApplication.build(configuration: ServerConfiguration(), services: services, logger: logger)
         do {
             try await app.test(.router) { client in
-                try await body(TestApp(client: client, database: database, secrets: secrets))
+                var adminKey = ""
+                if withAdministrator {
+                    adminKey = try await Self.seedAdministrator(database: database, logger: logger)
+                }
+                try await body(TestApp(client: client, database: database, secrets: secrets, clock: clock, policy: policy,
+                                       adminKey: adminKey))
             }
         } catch {
             try? await TestDatabases.shared.drop(location)
             throw error
         }
         try await TestDatabases.shared.drop(location)
+    }
+
+    /// A super administrator (with a hash no password matches: tests that sign in make their own
+    /// users) and a super-admin API key.
+    static func seedAdministrator(database: Database, logger: Logger) async throws -> String {
+        try await database.transaction { connection in
+            let role = try await RoleRepository(connection, logger: logger).find(name: "super_admin")!
+            _ = try await UserRepository(connection, logger: logger).create(
+                id: UUIDv7Generator().next(), username: "root", email: "root@example.test", passwordHash: "!", roleId: role.id)
+        }
+        return try await Accounts.createAPIKey(name: "tests", roleName: "super_admin", expiresAt: nil, actor: "tests",
+                                               createdBy: nil, database: database, logger: logger).text
+    }
+
+    /// An API key acting with `role`.
+    func apiKey(role: String, name: String? = nil) async throws -> String {
+        try await Accounts.createAPIKey(name: name ?? "\(role)-key", roleName: role, expiresAt: nil, actor: "tests",
+                                        createdBy: nil, database: database, logger: Self.logger).text
     }
 
     struct Reply {
@@ -70,9 +132,16 @@ struct TestApp {
 
     @discardableResult
     func call(_ method: HTTPRequest.Method, _ uri: String, json body: String? = nil,
-              headers extra: HTTPFields = [:]) async throws -> Reply {
+              headers extra: HTTPFields = [:], as caller: Caller = .admin) async throws -> Reply {
         var headers = extra
         if body != nil && headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        switch caller {
+        case .admin: headers[.xAPIKeyForTests] = adminKey
+        case .anonymous: break
+        case .apiKey(let key): headers[.xAPIKeyForTests] = key
+        case .bearer(let token): headers[.authorization] = "Bearer \(token)"
+        case .headers(let fields): headers.append(contentsOf: fields)
+        }
         let response = try await client.execute(uri: uri, method: method, headers: headers,
                                                 body: body.map { ByteBuffer(string: $0) })
         return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
@@ -91,4 +160,8 @@ struct TestApp {
 struct TestAppError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension HTTPField.Name {
+    static let xAPIKeyForTests = Self("X-API-Key")!
 }

@@ -39,7 +39,9 @@ struct MigratorTests {
                 for try await name in rows.decode(String.self) { names.append(name) }
                 return names
             }
-            #expect(tables == ["camera_zones", "cameras", "dvrs", "schema_migrations", "sites"])
+            #expect(tables == ["api_keys", "audit_logs", "audit_logs_default", "camera_zones", "cameras", "dvrs", "login_throttles",
+                               "permissions_matrix", "roles", "schema_migrations", "sessions", "sites", "user_site_assignments",
+                               "users"])
         }
     }
 
@@ -127,10 +129,20 @@ struct MigratorTests {
         }
     }
 
+    @Test("two registered migrations with one version are refused by name")
+    func duplicateVersions() async throws {
+        try await withEmptyDatabase { database in
+            let twice = Migrations.all + [Migration(version: 1, name: "again", statements: ["SELECT 1"])]
+            await #expect(throws: MigrationError.duplicateVersion("0001_core", "0001_again")) {
+                try await Migrator(migrations: twice, logger: logger).migrate(database)
+            }
+        }
+    }
+
     @Test("a failing migration leaves nothing behind")
     func atomic() async throws {
         try await withEmptyDatabase { database in
-            let broken = Migrations.all + [Migration(version: 2, name: "broken", statements: [
+            let broken = Migrations.all + [Migration(version: 900, name: "broken", statements: [
                 "CREATE TABLE half_done (id int)", "SELECT * FROM no_such_table",
             ])]
             await #expect(throws: (any Error).self) { try await Migrator(migrations: broken, logger: logger).migrate(database) }

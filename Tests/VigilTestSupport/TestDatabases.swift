@@ -106,7 +106,8 @@ enum TestCluster {
     static func start(logger: Logger) throws -> DatabaseLocation {
         try running.withLock { current in
             if current == nil {
-                let cluster = try ManagedPostgres(dataDirectory: folder, databaseName: "vigil", logger: logger)
+                // Tests run in parallel, each application with a pool of its own.
+                let cluster = try ManagedPostgres(dataDirectory: folder, databaseName: "vigil", maxConnections: 500, logger: logger)
                 try cluster.start()
                 current = cluster
                 atexit { TestCluster.stop() }

@@ -9,13 +9,15 @@ import VigilStore
 struct CameraZonesController {
     let database: Database
     let ids: UUIDv7Generator
+    let audit: AuditTrail
 
-    func addRoutes(to group: RouterGroup<VigilRequestContext>) {
-        group.get("/cameras/{camera}/zones", use: list)
-        group.post("/cameras/{camera}/zones", use: create)
-        group.get("/cameras/{camera}/zones/{id}", use: get)
-        group.patch("/cameras/{camera}/zones/{id}", use: update)
-        group.delete("/cameras/{camera}/zones/{id}", use: delete)
+    /// Zones are part of a camera's configuration: the `cameras` permissions govern them.
+    func addRoutes(to routes: SecuredRoutes) {
+        routes.get("/cameras/{camera}/zones", .permission(.camerasRead), use: list)
+        routes.post("/cameras/{camera}/zones", .permission(.camerasWrite), use: create)
+        routes.get("/cameras/{camera}/zones/{id}", .permission(.camerasRead), use: get)
+        routes.patch("/cameras/{camera}/zones/{id}", .permission(.camerasWrite), use: update)
+        routes.delete("/cameras/{camera}/zones/{id}", .permission(.camerasWrite), use: delete)
     }
 
     @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<CameraZone>> {
@@ -46,7 +48,10 @@ struct CameraZonesController {
         let id = ids.next()
         let zone = try await database.transaction { connection in
             let camera = try await Self.camera(context, on: connection)
-            return try await CameraZoneRepository(connection, logger: context.logger).create(id: id, cameraId: camera.id, input)
+            let zone = try await CameraZoneRepository(connection, logger: context.logger).create(id: id, cameraId: camera.id, input)
+            try await audit.record(AuditTrail.change("zone_created", "zone", id.uuidString, details: try input.auditDetails()),
+                                   context: context, on: connection)
+            return zone
         }
         return JSONResponse(zone, status: .created)
     }
@@ -64,6 +69,8 @@ struct CameraZonesController {
             guard let updated = try await zones.update(id: id, cameraId: camera.id, input) else {
                 throw APIError.notFound("zone", id.uuidString)
             }
+            try await audit.record(AuditTrail.change("zone_updated", "zone", id.uuidString, details: .changedFields(patch)),
+                                   context: context, on: connection)
             return updated
         }
         return JSONResponse(zone)
@@ -76,6 +83,7 @@ struct CameraZonesController {
             guard try await CameraZoneRepository(connection, logger: context.logger).delete(id: id, cameraId: camera.id) else {
                 throw APIError.notFound("zone", id.uuidString)
             }
+            try await audit.record(AuditTrail.change("zone_deleted", "zone", id.uuidString), context: context, on: connection)
         }
         return Response(status: .noContent)
     }

@@ -9,13 +9,14 @@ import VigilStore
 struct CamerasController {
     let database: Database
     let ids: UUIDv7Generator
+    let audit: AuditTrail
 
-    func addRoutes(to group: RouterGroup<VigilRequestContext>) {
-        group.get("/cameras", use: list)
-        group.post("/cameras", use: create)
-        group.get("/cameras/{camera}", use: get)
-        group.patch("/cameras/{camera}", use: update)
-        group.delete("/cameras/{camera}", use: delete)
+    func addRoutes(to routes: SecuredRoutes) {
+        routes.get("/cameras", .permission(.camerasRead), use: list)
+        routes.post("/cameras", .permission(.camerasWrite), use: create)
+        routes.get("/cameras/{camera}", .permission(.camerasRead), use: get)
+        routes.patch("/cameras/{camera}", .permission(.camerasWrite), use: update)
+        routes.delete("/cameras/{camera}", .permission(.camerasDelete), use: delete)
     }
 
     @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<Camera>> {
@@ -44,7 +45,11 @@ struct CamerasController {
         let input = try await request.decodeInput(CameraInput.self, context: context)
         let id = ids.next()
         let camera = try await database.transaction { connection in
-            try await CameraRegistration.create(input, id: id, on: connection, logger: context.logger)
+            let camera = try await CameraRegistration.create(input, id: id, on: connection, logger: context.logger)
+            try await audit.record(AuditTrail.change("camera_created", "camera", id.uuidString,
+                                                     details: try CameraInput(camera.redacted).auditDetails()),
+                                   context: context, on: connection)
+            return camera
         }
         return JSONResponse(camera.redacted, status: .created)
     }
@@ -70,6 +75,9 @@ struct CamerasController {
             guard let updated = try await cameras.update(id: current.id, siteId: siteId, input) else {
                 throw APIError.notFound("camera", reference)
             }
+            try await audit.record(AuditTrail.change("camera_updated", "camera", current.id.uuidString,
+                                                     details: .changedFields(patchObject)),
+                                   context: context, on: connection)
             return updated
         }
         return JSONResponse(camera.redacted)
@@ -83,6 +91,9 @@ struct CamerasController {
                 throw APIError.notFound("camera", reference)
             }
             _ = try await cameras.delete(id: camera.id)
+            try await audit.record(AuditTrail.change("camera_deleted", "camera", camera.id.uuidString,
+                                                     details: .object(["slug": .string(camera.slug)])),
+                                   context: context, on: connection)
         }
         return Response(status: .noContent)
     }

@@ -10,13 +10,15 @@ struct DVRsController {
     let database: Database
     let ids: UUIDv7Generator
     let secrets: SecretBox
+    let audit: AuditTrail
 
-    func addRoutes(to group: RouterGroup<VigilRequestContext>) {
-        group.get("/dvrs", use: list)
-        group.post("/dvrs", use: create)
-        group.get("/dvrs/{id}", use: get)
-        group.patch("/dvrs/{id}", use: update)
-        group.delete("/dvrs/{id}", use: delete)
+    /// DVRs are site infrastructure (seed 002 §3): the `sites` permissions govern them.
+    func addRoutes(to routes: SecuredRoutes) {
+        routes.get("/dvrs", .permission(.sitesRead), use: list)
+        routes.post("/dvrs", .permission(.sitesWrite), use: create)
+        routes.get("/dvrs/{id}", .permission(.sitesRead), use: get)
+        routes.patch("/dvrs/{id}", .permission(.sitesWrite), use: update)
+        routes.delete("/dvrs/{id}", .permission(.sitesDelete), use: delete)
     }
 
     @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<DVR>> {
@@ -42,8 +44,11 @@ struct DVRsController {
         let credentials = try seal(input)
         let dvr = try await database.transaction { connection in
             let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger)
-            return try await DVRRepository(connection, logger: context.logger)
+            let dvr = try await DVRRepository(connection, logger: context.logger)
                 .create(id: id, siteId: siteId, input, credentials: credentials)
+            try await audit.record(AuditTrail.change("dvr_created", "dvr", id.uuidString, details: try input.auditDetails()),
+                                   context: context, on: connection)
+            return dvr
         }
         return JSONResponse(dvr, status: .created)
     }
@@ -68,6 +73,8 @@ struct DVRsController {
             guard let updated = try await dvrs.update(id: id, siteId: siteId, input, credentials: credentials) else {
                 throw APIError.notFound("dvr", id.uuidString)
             }
+            try await audit.record(AuditTrail.change("dvr_updated", "dvr", id.uuidString, details: .changedFields(patch)),
+                                   context: context, on: connection)
             return updated
         }
         return JSONResponse(dvr)
@@ -80,8 +87,12 @@ struct DVRsController {
     /// Deletes the DVR and the cameras on it, as seed 002 cascades.
     @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let id = try context.uuidParameter("id")
-        let deleted = try await database.transaction { try await DVRRepository($0, logger: context.logger).delete(id: id) }
-        guard deleted else { throw APIError.notFound("dvr", id.uuidString) }
+        try await database.transaction { connection in
+            guard try await DVRRepository(connection, logger: context.logger).delete(id: id) else {
+                throw APIError.notFound("dvr", id.uuidString)
+            }
+            try await audit.record(AuditTrail.change("dvr_deleted", "dvr", id.uuidString), context: context, on: connection)
+        }
         return Response(status: .noContent)
     }
 }

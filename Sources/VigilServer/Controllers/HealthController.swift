@@ -10,9 +10,9 @@ struct HealthController {
     /// How long readiness waits for the database before calling it unreachable.
     let databaseTimeout: Duration
 
-    func addRoutes(to router: Router<VigilRequestContext>) {
-        router.get("/health/live", use: live)
-        router.get("/health/ready", use: ready)
+    func addRoutes(to routes: SecuredRoutes) {
+        routes.get("/health/live", .open, use: live)
+        routes.get("/health/ready", .open, use: ready)
     }
 
     struct Status: Codable, Sendable {

@@ -14,8 +14,9 @@ final class MetricsController: Sendable {
         self.database = database
     }
 
-    func addRoutes(to router: Router<VigilRequestContext>) {
-        router.get("/metrics", use: metrics)
+    /// Scrapers authenticate with an API key (Prometheus's `authorization` setting sends it as a bearer token).
+    func addRoutes(to routes: SecuredRoutes) {
+        routes.get("/metrics", .permission(.systemRead), use: metrics)
     }
 
     @Sendable func metrics(_ request: Request, context: VigilRequestContext) async throws -> Response {

@@ -8,13 +8,14 @@ import VigilStore
 struct SitesController {
     let database: Database
     let ids: UUIDv7Generator
+    let audit: AuditTrail
 
-    func addRoutes(to group: RouterGroup<VigilRequestContext>) {
-        group.get("/sites", use: list)
-        group.post("/sites", use: create)
-        group.get("/sites/{id}", use: get)
-        group.patch("/sites/{id}", use: update)
-        group.delete("/sites/{id}", use: delete)
+    func addRoutes(to routes: SecuredRoutes) {
+        routes.get("/sites", .permission(.sitesRead), use: list)
+        routes.post("/sites", .permission(.sitesWrite), use: create)
+        routes.get("/sites/{id}", .permission(.sitesRead), use: get)
+        routes.patch("/sites/{id}", .permission(.sitesWrite), use: update)
+        routes.delete("/sites/{id}", .permission(.sitesDelete), use: delete)
     }
 
     @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<Site>> {
@@ -39,7 +40,10 @@ struct SitesController {
         let input = try await request.decodeInput(SiteInput.self, context: context)
         let id = ids.next()
         let site = try await database.transaction { connection in
-            try await SiteRepository(connection, logger: context.logger).create(id: id, input)
+            let site = try await SiteRepository(connection, logger: context.logger).create(id: id, input)
+            try await audit.record(AuditTrail.change("site_created", "site", id.uuidString, details: try input.auditDetails()),
+                                   context: context, on: connection)
+            return site
         }
         return JSONResponse(site, status: .created)
     }
@@ -52,6 +56,8 @@ struct SitesController {
             guard let current = try await sites.find(id: id, forUpdate: true) else { throw APIError.notFound("site", id.uuidString) }
             let input = try InputDecoding.patch(SiteInput(current), with: .object(patch))
             guard let updated = try await sites.update(id: id, input) else { throw APIError.notFound("site", id.uuidString) }
+            try await audit.record(AuditTrail.change("site_updated", "site", id.uuidString, details: .changedFields(patch)),
+                                   context: context, on: connection)
             return updated
         }
         return JSONResponse(site)
@@ -67,6 +73,7 @@ struct SitesController {
                 throw APIError(.conflict, code: "last_site", message: "The last site cannot be deleted; create another site first.")
             }
             _ = try await sites.delete(id: id)
+            try await audit.record(AuditTrail.change("site_deleted", "site", id.uuidString), context: context, on: connection)
         }
         return Response(status: .noContent)
     }

@@ -14,7 +14,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let apiError = APIError.describing(error)
-            if apiError.status.code >= 500 {
+            // Refusals the code chose (setup_required, database_unavailable) are not failures of Vigil's.
+            if apiError.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["error": .string(Self.loggableDescription(of: error))])
             }
             return try apiError.response(from: request, context: context)

@@ -147,6 +147,16 @@ struct QueryReader {
         parameters[name]
     }
 
+    /// An ISO 8601 time such as `2026-01-31T22:00:00Z`.
+    func date(_ name: String) throws -> Date? {
+        guard let text = parameters[name] else { return nil }
+        let json = Data("\"\(text)\"".utf8)
+        guard let date = try? APIJSON.decoder.decode(Date.self, from: json) else {
+            throw APIError.invalidParameter(name, "must be an ISO 8601 time such as 2026-01-31T22:00:00Z; got '\(text)'")
+        }
+        return date
+    }
+
     func enumValue<Value: RawRepresentable & CaseIterable>(_ name: String, as type: Value.Type) throws -> Value?
     where Value.RawValue == String {
         guard let text = parameters[name] else { return nil }

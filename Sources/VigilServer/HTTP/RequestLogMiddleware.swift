@@ -12,6 +12,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         var context = context
         let requestId = Self.acceptableId(request.headers[.xRequestId]) ?? UUID().uuidString.lowercased()
         context.requestId = requestId
+        context.userAgent = request.headers[.userAgent].map { String($0.prefix(512)) }
         context.logger[metadataKey: "request_id"] = .string(requestId)
         let start = ContinuousClock.now
         var response = try await next(request, context)

@@ -1,14 +1,43 @@
 import Foundation
 import Hummingbird
+import HummingbirdAuth
+import NIOCore
+import VigilCore
+
+/// What a sign-in session holds. `user_id` is also a generated column of `sessions`, so every
+/// session of a user can be ended at once.
+public struct UserSession: Codable, Sendable, Equatable {
+    public var userId: UUID
+    public var createdAt: Date
+
+    public init(userId: UUID, createdAt: Date) {
+        self.userId = userId
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case userId = "user_id"
+        case createdAt = "created_at"
+    }
+}
 
 /// The per-request context of every Vigil route.
-public struct VigilRequestContext: RequestContext {
+public struct VigilRequestContext: RequestContext, SessionRequestContext {
     public var coreContext: CoreRequestContextStorage
+    public let sessions: SessionContext<UserSession>
     /// The request id echoed in `X-Request-Id` and attached to every log line of the request.
     public var requestId: String = ""
+    /// Who is calling, once authenticated.
+    public var principal: Principal?
+    /// The client's address, for the audit log and login throttling.
+    public let remoteAddress: String?
+    /// The client's `User-Agent`, for the audit log.
+    public var userAgent: String?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.sessions = SessionContext()
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// JSON bodies of the API are small; frame uploads collect their bodies with their own limit.

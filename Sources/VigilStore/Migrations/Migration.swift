@@ -27,5 +27,9 @@ public struct Migration: Sendable {
 public enum Migrations {
     public static let all: [Migration] = [
         Migration0001Core.migration,
+        Migration0002Access.migration,
     ]
+
+    /// The range-partitioned tables, whose monthly partitions are kept ahead of time.
+    public static let partitionedTables = ["audit_logs"]
 }

@@ -67,7 +67,7 @@ public struct Migrator: Sendable {
         for try await (version, name, checksum, appliedAt) in rows.decode((Int, String, String, Date).self) {
             applied.append(AppliedMigration(version: version, name: name, checksum: checksum, appliedAt: appliedAt))
         }
-        let known = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
+        let known = try Self.byVersion(migrations)
         for entry in applied {
             guard let migration = known[entry.version] else {
                 throw MigrationError.unknownApplied(version: entry.version, name: entry.name)
@@ -82,6 +82,18 @@ public struct Migrator: Sendable {
             throw MigrationError.outOfOrder(firstPending.label)
         }
         return Status(applied: applied, pending: pending)
+    }
+
+    /// The registered migrations by version; two with one version are a programming error, reported by name.
+    static func byVersion(_ migrations: [Migration]) throws -> [Int: Migration] {
+        var known: [Int: Migration] = [:]
+        for migration in migrations {
+            if let other = known[migration.version] {
+                throw MigrationError.duplicateVersion(other.label, migration.label)
+            }
+            known[migration.version] = migration
+        }
+        return known
     }
 
     private static func createLedger(on connection: PostgresConnection, logger: Logger) async throws {
@@ -107,6 +119,7 @@ public enum MigrationError: Error, CustomStringConvertible, Equatable {
     case changedSinceApplied(String)
     case outOfOrder(String)
     case pending([String])
+    case duplicateVersion(String, String)
 
     public var description: String {
         switch self {
@@ -116,6 +129,8 @@ public enum MigrationError: Error, CustomStringConvertible, Equatable {
             "migration \(label) differs from the one applied to the database: a released migration must never change"
         case .outOfOrder(let label):
             "migration \(label) is pending but later migrations are already applied: migrations must be appended, never inserted"
+        case .duplicateVersion(let first, let second):
+            "migrations \(first) and \(second) share a version number"
         case .pending(let labels):
             "the database schema is not current; pending: \(labels.joined(separator: ", ")) (run `vigil migrate`, or start without --no-migrate)"
         }

@@ -1,0 +1,172 @@
+import Foundation
+
+/// A role (seed 002 `roles`) with its permission matrix.
+public struct Role: Codable, Hashable, Sendable {
+    public var id: UUID
+    public var name: String
+    public var description: String?
+    public var permissions: PermissionMatrix
+
+    public init(id: UUID, name: String, description: String?, permissions: PermissionMatrix) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.permissions = permissions
+    }
+
+    /// Sees every site; the others see only the sites assigned to them.
+    public static let superAdminName = "super_admin"
+}
+
+/// A person who signs in. The password hash and TOTP secret never leave the store.
+public struct User: Codable, Hashable, Sendable {
+    public var id: UUID
+    public var username: String
+    public var email: String
+    public var role: String
+    public var mfaEnabled: Bool
+    public var isActive: Bool
+    public var lastLogin: Date?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: UUID, username: String, email: String, role: String, mfaEnabled: Bool, isActive: Bool,
+                lastLogin: Date?, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.username = username
+        self.email = email
+        self.role = role
+        self.mfaEnabled = mfaEnabled
+        self.isActive = isActive
+        self.lastLogin = lastLogin
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, username, email, role
+        case mfaEnabled = "mfa_enabled"
+        case isActive = "is_active"
+        case lastLogin = "last_login"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+/// An API key as listed: never the key itself, only the prefix that tells keys apart.
+public struct APIKey: Codable, Hashable, Sendable {
+    public var id: UUID
+    public var name: String
+    public var keyPrefix: String
+    public var role: String
+    public var isActive: Bool
+    public var createdAt: Date
+    public var lastUsedAt: Date?
+    public var expiresAt: Date?
+
+    public init(id: UUID, name: String, keyPrefix: String, role: String, isActive: Bool, createdAt: Date,
+                lastUsedAt: Date?, expiresAt: Date?) {
+        self.id = id
+        self.name = name
+        self.keyPrefix = keyPrefix
+        self.role = role
+        self.isActive = isActive
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+        self.expiresAt = expiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, role
+        case keyPrefix = "key_prefix"
+        case isActive = "is_active"
+        case createdAt = "created_at"
+        case lastUsedAt = "last_used_at"
+        case expiresAt = "expires_at"
+    }
+}
+
+/// Who is making a request: a signed-in user or an API key, with what its role allows.
+public struct Principal: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable {
+        case user
+        case apiKey = "api_key"
+    }
+
+    public var kind: Kind
+    public var id: UUID
+    /// Username or key name, for audit lines.
+    public var name: String
+    public var role: String
+    public var permissions: PermissionMatrix
+
+    public init(kind: Kind, id: UUID, name: String, role: String, permissions: PermissionMatrix) {
+        self.kind = kind
+        self.id = id
+        self.name = name
+        self.role = role
+        self.permissions = permissions
+    }
+
+    /// The `actor` of an audit row: `user:alice`, `api_key:front-door-esp32`.
+    public var actor: String { "\(kind.rawValue):\(name)" }
+
+    public func allows(_ permission: Permission) -> Bool {
+        permissions.allows(permission)
+    }
+}
+
+/// One audit row (seed 002 §12 plus seed 000's `actor` and `status`).
+public struct AuditEntry: Hashable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        case success, failure
+    }
+
+    public var actor: String
+    public var userId: UUID?
+    public var apiKeyId: UUID?
+    public var action: String
+    public var resourceType: String
+    public var resourceId: String?
+    public var details: JSONValue
+    public var ipAddress: String?
+    public var userAgent: String?
+    public var status: Status
+
+    public init(actor: String, userId: UUID? = nil, apiKeyId: UUID? = nil, action: String, resourceType: String,
+                resourceId: String? = nil, details: JSONValue = .object([:]), ipAddress: String? = nil,
+                userAgent: String? = nil, status: Status = .success) {
+        self.actor = actor
+        self.userId = userId
+        self.apiKeyId = apiKeyId
+        self.action = action
+        self.resourceType = resourceType
+        self.resourceId = resourceId
+        self.details = details
+        self.ipAddress = ipAddress
+        self.userAgent = userAgent
+        self.status = status
+    }
+
+    /// Members whose values must never be written to the audit log.
+    public static let redactedFields: Set<String> = [
+        "password", "password_hash", "mfa_secret", "totp_code", "username_encrypted", "password_encrypted",
+        "token", "key", "api_key", "secret",
+    ]
+
+    /// `value` with every secret member (at any depth) replaced by `"[redacted]"`.
+    public static func redacting(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let members):
+            var result: [String: JSONValue] = [:]
+            for (key, member) in members {
+                result[key] = redactedFields.contains(key) ? .string("[redacted]") : redacting(member)
+            }
+            return .object(result)
+        case .array(let items):
+            return .array(items.map(redacting))
+        default:
+            return value
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HTTPTypes
+import Synchronization
+import Hummingbird
+import HummingbirdAuth
+import Logging
+import VigilCore
+import VigilStore
+
+/// Works out who is calling: an API key (`X-API-Key`, or `Authorization: Bearer vgl_...`), a
+/// session token (`Authorization: Bearer <token>`), or the session cookie. A credential that is
+/// presented but wrong is refused with 401 at once; no credential leaves the request anonymous
+/// for the authorization step to judge.
+struct AuthenticationMiddleware: RouterMiddleware {
+    typealias Context = VigilRequestContext
+
+    let database: Database
+    let sessions: SessionStorage<UserSession>
+    let sessionDriver: PostgresSessionDriver
+    let audit: AuditTrail
+    let now: @Sendable () -> Date
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let bearer = request.headers[.authorization].flatMap(Self.bearerToken)
+        if let key = request.headers[.xAPIKey] ?? bearer.flatMap({ $0.hasPrefix(APIKeyToken.prefix) ? $0 : nil }) {
+            context.principal = try await principal(apiKey: key, request: request, context: context)
+        } else if let token = bearer {
+            guard let session = try await sessionDriver.get(key: SessionSettings.keyPrefix + token, as: UserSession.self),
+                  let principal = try await principal(session: session) else {
+                throw Self.invalidSession
+            }
+            context.principal = principal
+        } else if let session = context.sessions.session {
+            guard let principal = try await principal(session: session) else {
+                context.sessions.clearSession()
+                throw Self.invalidSession
+            }
+            context.principal = principal
+        }
+        if let principal = context.principal {
+            context.logger[metadataKey: "actor"] = .string(principal.actor)
+        }
+        return try await next(request, context)
+    }
+
+    private func principal(apiKey key: String, request: Request, context: Context) async throws -> Principal {
+        let now = now()
+        let principal = APIKeyToken.isWellFormed(key)
+            ? try await database.read { try await APIKeyRepository($0, logger: context.logger).authenticate(key: key, now: now) }
+            : nil
+        guard let principal else {
+            try await database.transaction { connection in
+                try await audit.record(AuditEntry(
+                    actor: "anonymous", action: "api_key_rejected", resourceType: "api_key",
+                    resourceId: APIKeyToken.isWellFormed(key) ? APIKeyToken.displayPrefix(key) : nil,
+                    details: .object(["path": .string(request.uri.path)]), status: .failure), context: context, on: connection)
+            }
+            throw APIError(.unauthorized, code: "invalid_api_key", message: "The API key is not valid, has been revoked, or has expired.")
+        }
+        return principal
+    }
+
+    /// The signed-in user of a session, if the account still exists and is active.
+    private func principal(session: UserSession) async throws -> Principal? {
+        let credentials = try await database.read {
+            try await UserRepository($0, logger: Logger(label: "vigil.auth")).credentials(id: session.userId)
+        }
+        guard let credentials, credentials.user.isActive else { return nil }
+        return Principal(kind: .user, id: credentials.user.id, name: credentials.user.username, role: credentials.user.role,
+                         permissions: credentials.permissions)
+    }
+
+    static func bearerToken(_ header: String) -> String? {
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        return token.isEmpty ? nil : token
+    }
+
+    static let invalidSession = APIError(.unauthorized, code: "session_expired",
+                                         message: "The session has expired or ended; sign in again.")
+}
+
+/// Admits a request only if its route declares who may call it and the caller qualifies.
+/// Until the first administrator exists, only open routes answer.
+struct AuthorizationMiddleware: RouterMiddleware {
+    typealias Context = VigilRequestContext
+
+    let policy: AccessPolicy
+    let setup: SetupState
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // Unmatched paths fall through to the router's 404.
+        guard let endpoint = context.endpointPath else { return try await next(request, context) }
+        guard let access = policy.access(request.method, endpoint) else {
+            context.logger.error("route without a declared access policy", metadata: ["route": .string(endpoint)])
+            throw APIError(.forbidden, code: "forbidden", message: "This route is not available.")
+        }
+        if access == .open { return try await next(request, context) }
+        guard try await setup.isComplete() else {
+            throw APIError(.serviceUnavailable, code: "setup_required",
+                           message: "Vigil has no administrator yet; create one with `vigil user create --admin`.")
+        }
+        guard let principal = context.principal else {
+            throw APIError(.unauthorized, code: "authentication_required",
+                           message: "Sign in, or send an API key in X-API-Key or Authorization: Bearer.")
+        }
+        if case .permission(let permission) = access, !principal.allows(permission) {
+            throw APIError(.forbidden, code: "permission_denied", message: "Your role (\(principal.role)) may not \(permission).")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Whether the first administrator exists; once it does, it stays so (the last one cannot be removed).
+final class SetupState: Sendable {
+    private let complete = Mutex(false)
+    let database: Database
+
+    init(database: Database) {
+        self.database = database
+    }
+
+    func isComplete() async throws -> Bool {
+        if complete.withLock({ $0 }) { return true }
+        let exists = try await database.read { try await UserRepository($0, logger: Logger(label: "vigil.setup")).exists() }
+        if exists { complete.withLock { $0 = true } }
+        return exists
+    }
+}
+
+enum SessionSettings {
+    /// Prefix of session keys in the store.
+    static let keyPrefix = "session."
+    static let cookieName = "vigil_session"
+    static let lifetime: Duration = .seconds(12 * 3600)
+}
+
+extension HTTPField.Name {
+    static let xAPIKey = Self("X-API-Key")!
+}

@@ -1,0 +1,158 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdAuth
+import Logging
+import VigilCore
+import VigilStore
+
+/// `/api/v1/auth`: sign in (password, plus a one-time code when MFA is on), sign out, who am I.
+struct AuthController {
+    let database: Database
+    let secrets: SecretBox
+    let sessions: SessionStorage<UserSession>
+    let audit: AuditTrail
+    let throttle: LoginThrottlePolicy
+    let secureCookies: Bool
+    let now: @Sendable () -> Date
+
+    func addRoutes(to routes: SecuredRoutes) {
+        routes.post("/auth/login", .open, use: login)
+        routes.post("/auth/logout", .authenticated, use: logout)
+        routes.get("/auth/me", .authenticated, use: me)
+    }
+
+    struct LoginInput: Codable, Sendable, StrictInput {
+        var login: String
+        var password: String
+        var totpCode: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case login, password
+            case totpCode = "totp_code"
+        }
+
+        static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+        func validate() -> ValidationReport {
+            var report = ValidationReport()
+            report.check(!login.isEmpty && login.count <= 255, "login", "must be 1 to 255 characters")
+            report.check(!password.isEmpty && password.count <= 1024, "password", "must be 1 to 1024 characters")
+            return report
+        }
+    }
+
+    struct LoginResult: Codable, Sendable {
+        var user: User
+        /// The session id, for clients that send `Authorization: Bearer` instead of the cookie.
+        var token: String
+        var expiresAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case user, token
+            case expiresAt = "expires_at"
+        }
+    }
+
+    @Sendable func login(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let input = try await request.decodeInput(LoginInput.self, context: context)
+        let now = now()
+        let keys = ["account:\(input.login.lowercased().prefix(255))"] + (context.remoteAddress.map { ["address:\($0)"] } ?? [])
+        if let until = try await database.read({ try await LoginThrottleRepository($0, logger: context.logger).blockedUntil(keys: keys, now: now) }) {
+            let seconds = max(1, Int(until.timeIntervalSince(now).rounded(.up)))
+            var response = try APIError(.tooManyRequests, code: "too_many_attempts",
+                                        message: "Too many failed sign-ins; try again in \(seconds) s.").response(from: request, context: context)
+            response.headers[.retryAfter] = String(seconds)
+            return response
+        }
+
+        let credentials = try await database.read { try await UserRepository($0, logger: context.logger).credentials(login: input.login) }
+        // The hash is checked even for an unknown account, so both answers take as long.
+        let passwordMatches = try await Passwords.verify(input.password, hash: credentials?.passwordHash)
+        guard let credentials, passwordMatches, credentials.user.isActive else {
+            try await fail(input: input, reason: credentials == nil ? "unknown_account" : (passwordMatches ? "account_disabled" : "wrong_password"),
+                           userId: credentials?.user.id, keys: keys, context: context)
+        }
+        if credentials.user.mfaEnabled {
+            guard let code = input.totpCode else {
+                throw APIError(.unauthorized, code: "mfa_required", message: "Enter the 6-digit code from your authenticator app.")
+            }
+            let secret = try credentials.sealedMFASecret.flatMap { Data(base64Encoded: $0) }.map { try secrets.open(Array($0)) }
+            guard let secret, OneTimeCodes.verify(code, secret: secret, at: now) else {
+                try await fail(input: input, reason: "wrong_mfa_code", userId: credentials.user.id, keys: keys, context: context)
+            }
+        }
+
+        let session = UserSession(userId: credentials.user.id, createdAt: now)
+        let cookie = try await sessions.save(session: session, expiresIn: SessionSettings.lifetime)
+        let user = credentials.user
+        try await database.transaction { connection in
+            try await LoginThrottleRepository(connection, logger: context.logger).reset(keys: keys)
+            try await UserRepository(connection, logger: context.logger).recordLogin(id: user.id, at: now)
+            try await audit.record(AuditEntry(actor: "user:\(user.username)", userId: user.id, action: "login",
+                                              resourceType: "user", resourceId: user.id.uuidString,
+                                              details: .object(["mfa_used": .bool(user.mfaEnabled)])),
+                                   context: context, on: connection)
+        }
+        let expiresAt = now.addingTimeInterval(Double(SessionSettings.lifetime.components.seconds))
+        var response = try JSONResponse(LoginResult(user: user, token: cookie.value, expiresAt: expiresAt))
+            .response(from: request, context: context)
+        response.headers[values: .setCookie].append(sessionCookie(value: cookie.value, expires: expiresAt).description)
+        return response
+    }
+
+    /// Records the failure, counts it against the account and the address, and answers with one
+    /// message whatever went wrong, so the answer does not tell which accounts exist.
+    private func fail(input: LoginInput, reason: String, userId: UUID?, keys: [String],
+                      context: VigilRequestContext) async throws -> Never {
+        let now = now()
+        try await database.transaction { connection in
+            try await LoginThrottleRepository(connection, logger: context.logger).recordFailure(keys: keys, policy: throttle, now: now)
+            try await audit.record(AuditEntry(actor: "login:\(input.login.prefix(80))", userId: userId, action: "login_failed",
+                                              resourceType: "user", resourceId: userId?.uuidString,
+                                              details: .object(["reason": .string(reason)]), status: .failure),
+                                   context: context, on: connection)
+        }
+        throw APIError(.unauthorized, code: "invalid_credentials", message: "The sign-in name or password is wrong.")
+    }
+
+    @Sendable func logout(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let token = request.headers[.authorization].flatMap(AuthenticationMiddleware.bearerToken)
+            ?? request.cookies[SessionSettings.cookieName]?.value
+        if let token {
+            try await database.read { try await SessionRepository($0, logger: context.logger).delete(id: SessionSettings.keyPrefix + token) }
+        }
+        context.sessions.clearSession()
+        try await database.transaction { connection in
+            try await audit.record(AuditEntry(actor: "", action: "logout", resourceType: "user",
+                                              resourceId: context.principal?.id.uuidString), context: context, on: connection)
+        }
+        var response = Response(status: .noContent)
+        response.headers[values: .setCookie].append(sessionCookie(value: "", expires: Date(timeIntervalSince1970: 0)).description)
+        return response
+    }
+
+    struct Me: Codable, Sendable {
+        var kind: String
+        var id: UUID
+        var name: String
+        var role: String
+        var permissions: PermissionMatrix
+    }
+
+    @Sendable func me(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Me> {
+        guard let principal = context.principal else { throw AuthenticationMiddleware.invalidSession }
+        return JSONResponse(Me(kind: principal.kind.rawValue, id: principal.id, name: principal.name, role: principal.role,
+                               permissions: principal.permissions))
+    }
+
+    /// HttpOnly, SameSite=Strict, Secure when served over TLS.
+    private func sessionCookie(value: String, expires: Date) -> Cookie {
+        Cookie(name: SessionSettings.cookieName, value: value, expires: expires, path: "/", secure: secureCookies,
+               httpOnly: true, sameSite: .strict)
+    }
+}
+
+extension HTTPField.Name {
+    static let retryAfter = Self("Retry-After")!
+}

@@ -1,0 +1,75 @@
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+import VigilCore
+
+/// The SQL of API keys. Keys are looked up by their SHA-256; the key itself is never stored.
+public struct APIKeyRepository: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    public init(_ connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    /// Lower-case hex SHA-256 of a key, as stored in `api_keys.key_hash`.
+    public static func hash(_ key: String) -> String {
+        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private static let columns = """
+        k.id, k.name, k.key_prefix, r.name, k.is_active, k.created_at, k.last_used_at, k.expires_at
+        """
+
+    public func create(id: UUID, key: String, name: String, roleId: UUID, createdBy: UUID?, expiresAt: Date?) async throws -> APIKey {
+        try await connection.query("""
+            INSERT INTO api_keys (id, key_hash, key_prefix, name, role_id, created_by, expires_at)
+            VALUES (\(id), \(Self.hash(key)), \(APIKeyToken.displayPrefix(key)), \(name), \(roleId), \(createdBy), \(expiresAt))
+            """, logger: logger)
+        return try await list().first { $0.id == id }!
+    }
+
+    public func list() async throws -> [APIKey] {
+        var keys: [APIKey] = []
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM api_keys k JOIN roles r ON r.id = k.role_id ORDER BY k.created_at
+            """, logger: logger)
+        for try await (id, name, prefix, role, isActive, createdAt, lastUsedAt, expiresAt)
+            in rows.decode((UUID, String, String, String, Bool, Date, Date?, Date?).self) {
+            keys.append(APIKey(id: id, name: name, keyPrefix: prefix, role: role, isActive: isActive, createdAt: createdAt,
+                               lastUsedAt: lastUsedAt, expiresAt: expiresAt))
+        }
+        return keys
+    }
+
+    /// The key's principal when the key exists, is active and has not expired at `now`; marks it used.
+    public func authenticate(key: String, now: Date) async throws -> Principal? {
+        let rows = try await connection.query("""
+            UPDATE api_keys k SET last_used_at = \(now)
+            FROM roles r
+            WHERE r.id = k.role_id AND k.key_hash = \(Self.hash(key)) AND k.is_active
+              AND (k.expires_at IS NULL OR k.expires_at > \(now))
+            RETURNING k.id, k.name, r.name, r.permissions::text
+            """, logger: logger)
+        for try await (id, name, role, permissions) in rows.decode((UUID, String, String, String).self) {
+            return Principal(kind: .apiKey, id: id, name: name, role: role,
+                             permissions: PermissionMatrix(json: try JSONValue(jsonText: permissions)))
+        }
+        return nil
+    }
+
+    /// Revokes the key with this id or display prefix; returns the revoked key, or nil when none matches.
+    public func revoke(reference: String, at time: Date) async throws -> APIKey? {
+        let id = UUID(uuidString: reference)
+        let rows = try await connection.query("""
+            UPDATE api_keys SET is_active = FALSE, revoked_at = \(time)
+            WHERE is_active AND (id = \(id) OR key_prefix = \(reference))
+            RETURNING id
+            """, logger: logger)
+        var revoked: [UUID] = []
+        for try await id in rows.decode(UUID.self) { revoked.append(id) }
+        return try await list().first { revoked.contains($0.id) }
+    }
+}
