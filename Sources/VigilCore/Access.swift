@@ -86,6 +86,13 @@ public struct APIKey: Codable, Hashable, Sendable {
     }
 }
 
+/// Which sites a principal may see.
+public enum SiteScope: Hashable, Sendable {
+    case allSites
+    /// The sites assigned to this user (for an API key: to the user who created it).
+    case assignedTo(userId: UUID)
+}
+
 /// Who is making a request: a signed-in user or an API key, with what its role allows.
 public struct Principal: Hashable, Sendable {
     public enum Kind: String, Hashable, Sendable {
@@ -99,13 +106,15 @@ public struct Principal: Hashable, Sendable {
     public var name: String
     public var role: String
     public var permissions: PermissionMatrix
+    public var siteScope: SiteScope
 
-    public init(kind: Kind, id: UUID, name: String, role: String, permissions: PermissionMatrix) {
+    public init(kind: Kind, id: UUID, name: String, role: String, permissions: PermissionMatrix, siteScope: SiteScope) {
         self.kind = kind
         self.id = id
         self.name = name
         self.role = role
         self.permissions = permissions
+        self.siteScope = siteScope
     }
 
     /// The `actor` of an audit row: `user:alice`, `api_key:front-door-esp32`.

@@ -169,3 +169,33 @@ final class Lease: Sendable {
         }
     }
 }
+
+extension Database {
+    /// The settings row-level security reads (migration 0003), for one request's principal.
+    public struct AccessScope: Sendable, Equatable {
+        public var userId: UUID?
+        public var role: String
+        public var allSites: Bool
+
+        public init(userId: UUID?, role: String, allSites: Bool) {
+            self.userId = userId
+            self.role = role
+            self.allSites = allSites
+        }
+    }
+
+    /// Like ``transaction(_:)``, as the `vigil_app` role under `scope`: every query in `body`
+    /// sees only the rows row-level security lets this principal see.
+    public func transaction<Result: Sendable>(scope: AccessScope,
+                                              _ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
+        try await transaction { connection in
+            try await connection.query("""
+                SELECT set_config('role', 'vigil_app', TRUE),
+                       set_config('app.current_user_id', \(scope.userId?.uuidString ?? ""), TRUE),
+                       set_config('app.user_role', \(scope.role), TRUE),
+                       set_config('app.all_sites', \(scope.allSites ? "on" : "off"), TRUE)
+                """, logger: Logger(label: "vigil.database"))
+            return try await body(connection)
+        }
+    }
+}

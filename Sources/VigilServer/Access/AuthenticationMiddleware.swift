@@ -67,8 +67,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
             try await UserRepository($0, logger: Logger(label: "vigil.auth")).credentials(id: session.userId)
         }
         guard let credentials, credentials.user.isActive else { return nil }
-        return Principal(kind: .user, id: credentials.user.id, name: credentials.user.username, role: credentials.user.role,
-                         permissions: credentials.permissions)
+        let user = credentials.user
+        return Principal(kind: .user, id: user.id, name: user.username, role: user.role, permissions: credentials.permissions,
+                         siteScope: user.role == Role.superAdminName ? .allSites : .assignedTo(userId: user.id))
     }
 
     static func bearerToken(_ header: String) -> String? {

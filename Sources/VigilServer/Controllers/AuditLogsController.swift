@@ -17,7 +17,7 @@ struct AuditLogsController {
         let filter = AuditRepository.Filter(
             actor: query.string("actor"), action: query.string("action"), resourceType: query.string("resource_type"),
             resourceId: query.string("resource_id"), from: try query.date("from"), until: try query.date("until"))
-        let result = try await database.read {
+        let result = try await database.read(for: context) {
             try await AuditRepository($0, logger: context.logger).list(filter, before: page.after, limit: page.limit)
         }
         return JSONResponse(ListBody(result))

@@ -24,7 +24,7 @@ struct CameraZonesController {
         let query = QueryReader(request)
         let page = try query.page()
         let enabled = try query.bool("enabled")
-        let result = try await database.read { connection in
+        let result = try await database.read(for: context) { connection in
             let camera = try await Self.camera(context, on: connection)
             return try await CameraZoneRepository(connection, logger: context.logger).list(cameraId: camera.id, enabled: enabled, page: page)
         }
@@ -33,7 +33,7 @@ struct CameraZonesController {
 
     @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<CameraZone> {
         let id = try context.uuidParameter("id")
-        let zone = try await database.read { connection in
+        let zone = try await database.read(for: context) { connection in
             let camera = try await Self.camera(context, on: connection)
             guard let zone = try await CameraZoneRepository(connection, logger: context.logger).find(id: id, cameraId: camera.id) else {
                 throw APIError.notFound("zone", id.uuidString)
@@ -46,7 +46,7 @@ struct CameraZonesController {
     @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<CameraZone> {
         let input = try await request.decodeInput(CameraZoneInput.self, context: context)
         let id = ids.next()
-        let zone = try await database.transaction { connection in
+        let zone = try await database.transaction(for: context) { connection in
             let camera = try await Self.camera(context, on: connection)
             let zone = try await CameraZoneRepository(connection, logger: context.logger).create(id: id, cameraId: camera.id, input)
             try await audit.record(AuditTrail.change("zone_created", "zone", id.uuidString, details: try input.auditDetails()),
@@ -59,7 +59,7 @@ struct CameraZonesController {
     @Sendable func update(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<CameraZone> {
         let id = try context.uuidParameter("id")
         let patch = try await request.jsonObjectBody(context: context)
-        let zone = try await database.transaction { connection in
+        let zone = try await database.transaction(for: context) { connection in
             let camera = try await Self.camera(context, on: connection)
             let zones = CameraZoneRepository(connection, logger: context.logger)
             guard let current = try await zones.find(id: id, cameraId: camera.id, forUpdate: true) else {
@@ -78,7 +78,7 @@ struct CameraZonesController {
 
     @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let id = try context.uuidParameter("id")
-        try await database.transaction { connection in
+        try await database.transaction(for: context) { connection in
             let camera = try await Self.camera(context, on: connection)
             guard try await CameraZoneRepository(connection, logger: context.logger).delete(id: id, cameraId: camera.id) else {
                 throw APIError.notFound("zone", id.uuidString)

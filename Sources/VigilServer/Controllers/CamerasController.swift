@@ -27,13 +27,13 @@ struct CamerasController {
             status: try query.enumValue("status", as: DeviceStatus.self),
             sourceKind: try query.enumValue("source_kind", as: CameraSourceKind.self),
             isActive: try query.bool("is_active"))
-        let result = try await database.read { try await CameraRepository($0, logger: context.logger).list(filter, page: page) }
+        let result = try await database.read(for: context) { try await CameraRepository($0, logger: context.logger).list(filter, page: page) }
         return JSONResponse(ListBody(items: result.items.map(\.redacted), nextCursor: result.nextCursor))
     }
 
     @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {
         let reference = context.cameraReference
-        guard let camera = try await database.read({
+        guard let camera = try await database.read(for: context, {
             try await CameraRepository($0, logger: context.logger).find(reference: reference)
         }) else {
             throw APIError.notFound("camera", reference)
@@ -44,7 +44,7 @@ struct CamerasController {
     @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {
         let input = try await request.decodeInput(CameraInput.self, context: context)
         let id = ids.next()
-        let camera = try await database.transaction { connection in
+        let camera = try await database.transaction(for: context) { connection in
             let camera = try await CameraRegistration.create(input, id: id, on: connection, logger: context.logger)
             try await audit.record(AuditTrail.change("camera_created", "camera", id.uuidString,
                                                      details: try CameraInput(camera.redacted).auditDetails()),
@@ -57,7 +57,7 @@ struct CamerasController {
     @Sendable func update(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {
         let reference = context.cameraReference
         let patch = try await request.jsonObjectBody(context: context)
-        let camera = try await database.transaction { connection in
+        let camera = try await database.transaction(for: context) { connection in
             let cameras = CameraRepository(connection, logger: context.logger)
             guard let current = try await cameras.find(reference: reference, forUpdate: true) else {
                 throw APIError.notFound("camera", reference)
@@ -85,7 +85,7 @@ struct CamerasController {
 
     @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let reference = context.cameraReference
-        try await database.transaction { connection in
+        try await database.transaction(for: context) { connection in
             let cameras = CameraRepository(connection, logger: context.logger)
             guard let camera = try await cameras.find(reference: reference, forUpdate: true) else {
                 throw APIError.notFound("camera", reference)

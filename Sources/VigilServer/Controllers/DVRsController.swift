@@ -26,13 +26,13 @@ struct DVRsController {
         let page = try query.page()
         let filter = DVRRepository.Filter(siteId: try query.uuid("site_id"),
                                           status: try query.enumValue("status", as: DeviceStatus.self))
-        let result = try await database.read { try await DVRRepository($0, logger: context.logger).list(filter, page: page) }
+        let result = try await database.read(for: context) { try await DVRRepository($0, logger: context.logger).list(filter, page: page) }
         return JSONResponse(ListBody(result))
     }
 
     @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<DVR> {
         let id = try context.uuidParameter("id")
-        guard let dvr = try await database.read({ try await DVRRepository($0, logger: context.logger).find(id: id) }) else {
+        guard let dvr = try await database.read(for: context, { try await DVRRepository($0, logger: context.logger).find(id: id) }) else {
             throw APIError.notFound("dvr", id.uuidString)
         }
         return JSONResponse(dvr)
@@ -42,7 +42,7 @@ struct DVRsController {
         let input = try await request.decodeInput(DVRInput.self, context: context)
         let id = ids.next()
         let credentials = try seal(input)
-        let dvr = try await database.transaction { connection in
+        let dvr = try await database.transaction(for: context) { connection in
             let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger)
             let dvr = try await DVRRepository(connection, logger: context.logger)
                 .create(id: id, siteId: siteId, input, credentials: credentials)
@@ -57,7 +57,7 @@ struct DVRsController {
     @Sendable func update(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<DVR> {
         let id = try context.uuidParameter("id")
         let patch = try await request.jsonObjectBody(context: context)
-        let dvr = try await database.transaction { connection in
+        let dvr = try await database.transaction(for: context) { connection in
             let dvrs = DVRRepository(connection, logger: context.logger)
             guard let current = try await dvrs.find(id: id, forUpdate: true) else { throw APIError.notFound("dvr", id.uuidString) }
             let input = try InputDecoding.patch(DVRInput(current), with: .object(patch))
@@ -87,7 +87,7 @@ struct DVRsController {
     /// Deletes the DVR and the cameras on it, as seed 002 cascades.
     @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let id = try context.uuidParameter("id")
-        try await database.transaction { connection in
+        try await database.transaction(for: context) { connection in
             guard try await DVRRepository(connection, logger: context.logger).delete(id: id) else {
                 throw APIError.notFound("dvr", id.uuidString)
             }

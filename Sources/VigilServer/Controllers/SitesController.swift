@@ -22,7 +22,7 @@ struct SitesController {
         let query = QueryReader(request)
         let page = try query.page()
         let name = query.string("name")
-        let result = try await database.read { connection in
+        let result = try await database.read(for: context) { connection in
             try await SiteRepository(connection, logger: context.logger).list(nameContains: name, page: page)
         }
         return JSONResponse(ListBody(result))
@@ -30,7 +30,7 @@ struct SitesController {
 
     @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Site> {
         let id = try context.uuidParameter("id")
-        guard let site = try await database.read({ try await SiteRepository($0, logger: context.logger).find(id: id) }) else {
+        guard let site = try await database.read(for: context, { try await SiteRepository($0, logger: context.logger).find(id: id) }) else {
             throw APIError.notFound("site", id.uuidString)
         }
         return JSONResponse(site)
@@ -39,7 +39,7 @@ struct SitesController {
     @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Site> {
         let input = try await request.decodeInput(SiteInput.self, context: context)
         let id = ids.next()
-        let site = try await database.transaction { connection in
+        let site = try await database.transaction(for: context) { connection in
             let site = try await SiteRepository(connection, logger: context.logger).create(id: id, input)
             try await audit.record(AuditTrail.change("site_created", "site", id.uuidString, details: try input.auditDetails()),
                                    context: context, on: connection)
@@ -51,7 +51,7 @@ struct SitesController {
     @Sendable func update(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Site> {
         let id = try context.uuidParameter("id")
         let patch = try await request.jsonObjectBody(context: context)
-        let site = try await database.transaction { connection in
+        let site = try await database.transaction(for: context) { connection in
             let sites = SiteRepository(connection, logger: context.logger)
             guard let current = try await sites.find(id: id, forUpdate: true) else { throw APIError.notFound("site", id.uuidString) }
             let input = try InputDecoding.patch(SiteInput(current), with: .object(patch))
@@ -66,7 +66,7 @@ struct SitesController {
     /// Deletes the site with its DVRs, cameras and zones. The last site stays: cameras need one.
     @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let id = try context.uuidParameter("id")
-        try await database.transaction { connection in
+        try await database.transaction(for: context) { connection in
             let sites = SiteRepository(connection, logger: context.logger)
             guard try await sites.find(id: id, forUpdate: true) != nil else { throw APIError.notFound("site", id.uuidString) }
             guard try await sites.countLockingAll() > 1 else {

@@ -28,6 +28,7 @@ public enum Migrations {
     public static let all: [Migration] = [
         Migration0001Core.migration,
         Migration0002Access.migration,
+        Migration0003SiteIsolation.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

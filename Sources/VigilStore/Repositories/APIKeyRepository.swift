@@ -45,20 +45,41 @@ public struct APIKeyRepository: Sendable {
     }
 
     /// The key's principal when the key exists, is active and has not expired at `now`; marks it used.
+    ///
+    /// A key sees the sites of the user who created it (all of them for a super administrator);
+    /// a key made on the command line, by the machine's administrator, sees every site. A key
+    /// whose creator has been disabled stops working.
     public func authenticate(key: String, now: Date) async throws -> Principal? {
+        let hash = Self.hash(key)
         let rows = try await connection.query("""
-            UPDATE api_keys k SET last_used_at = \(now)
-            FROM roles r
-            WHERE r.id = k.role_id AND k.key_hash = \(Self.hash(key)) AND k.is_active
-              AND (k.expires_at IS NULL OR k.expires_at > \(now))
-            RETURNING k.id, k.name, r.name, r.permissions::text
+            SELECT k.id, k.name, r.name, r.permissions::text, k.created_by, cr.name, cu.is_active, k.last_used_at
+            FROM api_keys k
+            JOIN roles r ON r.id = k.role_id
+            LEFT JOIN users cu ON cu.id = k.created_by
+            LEFT JOIN roles cr ON cr.id = cu.role_id
+            WHERE k.key_hash = \(hash) AND k.is_active AND (k.expires_at IS NULL OR k.expires_at > \(now))
             """, logger: logger)
-        for try await (id, name, role, permissions) in rows.decode((UUID, String, String, String).self) {
+        for try await (id, name, role, permissions, createdBy, creatorRole, creatorActive, lastUsedAt)
+            in rows.decode((UUID, String, String, String, UUID?, String?, Bool?, Date?).self) {
+            let scope: SiteScope
+            if let createdBy {
+                guard creatorActive == true else { return nil }
+                scope = creatorRole == Role.superAdminName ? .allSites : .assignedTo(userId: createdBy)
+            } else {
+                scope = .allSites
+            }
+            // A busy key would otherwise write its row on every request; a minute's precision is enough.
+            if lastUsedAt.map({ now.timeIntervalSince($0) >= Self.lastUsedPrecision }) ?? true {
+                try await connection.query("UPDATE api_keys SET last_used_at = \(now) WHERE id = \(id)", logger: logger)
+            }
             return Principal(kind: .apiKey, id: id, name: name, role: role,
-                             permissions: PermissionMatrix(json: try JSONValue(jsonText: permissions)))
+                             permissions: PermissionMatrix(json: try JSONValue(jsonText: permissions)), siteScope: scope)
         }
         return nil
     }
+
+    /// How stale `last_used_at` may be before a request refreshes it.
+    static let lastUsedPrecision: TimeInterval = 60
 
     /// Revokes the key with this id or display prefix; returns the revoked key, or nil when none matches.
     public func revoke(reference: String, at time: Date) async throws -> APIKey? {

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+import VigilCore
+import VigilServer
+import VigilStore
+import VigilTestSupport
+
+@Suite("Site isolation: queries and row-level security")
+struct SiteIsolationTests {
+    struct World {
+        var siteA: String
+        var siteB: String
+        var cameraA: String
+        var cameraB: String
+        var viewer: User
+        var viewerToken: String
+    }
+
+    /// Two sites with a camera, a DVR and a zone each, and a viewer assigned to site A only.
+    func makeWorld(_ app: TestApp) async throws -> World {
+        let siteA = try #require(try await app.call(.post, "/api/v1/sites", json: #"{"name":"Site A"}"#).string("id"))
+        let siteB = try #require(try await app.call(.post, "/api/v1/sites", json: #"{"name":"Site B"}"#).string("id"))
+        let cameraA = try await app.createCamera(#"{"name":"Cam A","site_id":"\#(siteA)"}"#)
+        let cameraB = try await app.createCamera(#"{"name":"Cam B","site_id":"\#(siteB)"}"#)
+        for (site, camera) in [(siteA, cameraA), (siteB, cameraB)] {
+            _ = try await app.call(.post, "/api/v1/dvrs", json: #"{"name":"NVR \#(site.prefix(4))","ip_address":"10.9.9.9","site_id":"\#(site)"}"#)
+            _ = try await app.call(.post, "/api/v1/cameras/\(camera)/zones", json: #"{"name":"Z","coordinates":[[0,0],[1,0],[1,1],[0,1]]}"#)
+        }
+        let viewer = try await Accounts.createUser(username: "vera", email: "vera@example.test", password: "correct horse battery",
+                                                   roleName: "viewer", actor: "tests", database: app.database, logger: TestApp.logger)
+        try await app.database.transaction { connection in
+            try await connection.query("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(viewer.id), \(UUID(uuidString: siteA)!))",
+                                       logger: TestApp.logger)
+        }
+        let login = try await app.call(.post, "/api/v1/auth/login", json: #"{"login":"vera","password":"correct horse battery"}"#,
+                                       as: .anonymous)
+        return World(siteA: siteA, siteB: siteB, cameraA: cameraA, cameraB: cameraB, viewer: viewer,
+                     viewerToken: try #require(login.string("token")))
+    }
+
+    func ids(_ reply: TestApp.Reply) -> Set<String> {
+        Set(reply.items.compactMap { item in
+            if case .string(let id)? = item.objectValue?["id"] { return id } else { return nil }
+        })
+    }
+
+    @Test("through the API, a viewer of site A sees nothing of site B")
+    func throughTheAPI() async throws {
+        try await TestApp.run { app in
+            let world = try await makeWorld(app)
+            let viewer = TestApp.Caller.bearer(world.viewerToken)
+            #expect(ids(try await app.call(.get, "/api/v1/sites", as: viewer)) == [world.siteA])
+            #expect(ids(try await app.call(.get, "/api/v1/cameras", as: viewer)) == [world.cameraA])
+            #expect(try await app.call(.get, "/api/v1/dvrs", as: viewer).items.count == 1)
+            #expect(try await app.call(.get, "/api/v1/cameras/\(world.cameraB)", as: viewer).errorCode == "camera_not_found")
+            #expect(try await app.call(.get, "/api/v1/cameras/cam_b", as: viewer).errorCode == "camera_not_found")
+            #expect(try await app.call(.get, "/api/v1/cameras/\(world.cameraB)/zones", as: viewer).errorCode == "camera_not_found")
+            #expect(try await app.call(.get, "/api/v1/sites/\(world.siteB)", as: viewer).errorCode == "site_not_found")
+            #expect(try await app.call(.get, "/api/v1/cameras/\(world.cameraA)/zones", as: viewer).items.count == 1)
+
+            // The super administrator sees both.
+            #expect(ids(try await app.call(.get, "/api/v1/cameras")) == [world.cameraA, world.cameraB])
+        }
+    }
+
+    @Test("an administrator limited to site A cannot reach into site B, nor move things there")
+    func writesStayInside() async throws {
+        try await TestApp.run { app in
+            let world = try await makeWorld(app)
+            let admin = try await Accounts.createUser(username: "adam", email: "adam@example.test", password: "correct horse battery",
+                                                      roleName: "admin", actor: "tests", database: app.database, logger: TestApp.logger)
+            try await app.database.transaction { connection in
+                try await connection.query("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(admin.id), \(UUID(uuidString: world.siteA)!))",
+                                           logger: TestApp.logger)
+            }
+            let token = try #require(try await app.call(.post, "/api/v1/auth/login",
+                                                        json: #"{"login":"adam","password":"correct horse battery"}"#, as: .anonymous).string("token"))
+            let caller = TestApp.Caller.bearer(token)
+            #expect(try await app.call(.patch, "/api/v1/cameras/\(world.cameraB)", json: #"{"fps":1}"#, as: caller).errorCode == "camera_not_found")
+            #expect(try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Sneaky","site_id":"\#(world.siteB)"}"#, as: caller)
+                .errorCode == "site_not_found")
+            let moved = try await app.call(.patch, "/api/v1/cameras/\(world.cameraA)", json: #"{"site_id":"\#(world.siteB)"}"#, as: caller)
+            #expect(moved.status.code >= 400, "\(moved.text)")
+            let created = try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Allowed"}"#, as: caller)
+            #expect(created.status == .created)
+            #expect(created.string("site_id") == world.siteA, "the default site is the oldest site the caller can see")
+
+            // A key this administrator creates sees what the administrator sees.
+            let key = try await Accounts.createAPIKey(name: "adam-key", roleName: "viewer", expiresAt: nil, actor: "tests",
+                                                      createdBy: admin.id, database: app.database, logger: TestApp.logger).text
+            #expect(!ids(try await app.call(.get, "/api/v1/cameras", as: .apiKey(key))).contains(world.cameraB))
+        }
+    }
+
+    @Test("in plain SQL under the viewer's settings, site B's rows do not exist")
+    func directSQL() async throws {
+        try await TestApp.run { app in
+            let world = try await makeWorld(app)
+            let scope = Database.AccessScope(userId: world.viewer.id, role: "viewer", allSites: false)
+            let counts = try await app.database.transaction(scope: scope) { connection in
+                var counts: [String: Int] = [:]
+                for table in ["sites", "cameras", "dvrs", "camera_zones"] {
+                    let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM \(table)"),
+                                                          logger: TestApp.logger)
+                    for try await count in rows.decode(Int.self) { counts[table] = count }
+                }
+                let updated = try await connection.query(
+                    "UPDATE cameras SET fps = 1 WHERE id = \(UUID(uuidString: world.cameraB)!) RETURNING id", logger: TestApp.logger)
+                var touched = 0
+                for try await _ in updated.decode(UUID.self) { touched += 1 }
+                counts["updated_b"] = touched
+                return counts
+            }
+            #expect(counts == ["sites": 1, "cameras": 1, "dvrs": 1, "camera_zones": 1, "updated_b": 0])
+
+            // Inserting into site B is refused by the policy itself.
+            await #expect(throws: (any Error).self) {
+                try await app.database.transaction(scope: scope) { connection in
+                    try await connection.query("""
+                        INSERT INTO cameras (site_id, slug, name) VALUES (\(UUID(uuidString: world.siteB)!), 'planted', 'Planted')
+                        """, logger: TestApp.logger)
+                }
+            }
+            // The owner's connection (background work) still sees everything.
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM cameras", as: Int.self) == 2)
+            // A viewer reads only its own audit rows; nothing of the administrator's.
+            let auditRows = try await app.database.transaction(scope: scope) { connection in
+                var actors: Set<String> = []
+                for try await actor in try await connection.query("SELECT actor FROM audit_logs", logger: TestApp.logger).decode(String.self) {
+                    actors.insert(actor)
+                }
+                return actors
+            }
+            #expect(auditRows == ["user:vera"])
+        }
+    }
+}
