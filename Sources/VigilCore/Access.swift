@@ -24,18 +24,21 @@ public struct User: Codable, Hashable, Sendable {
     public var username: String
     public var email: String
     public var role: String
+    /// The sites the user may see; ignored for super administrators, who see all.
+    public var siteIds: [UUID]
     public var mfaEnabled: Bool
     public var isActive: Bool
     public var lastLogin: Date?
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: UUID, username: String, email: String, role: String, mfaEnabled: Bool, isActive: Bool,
+    public init(id: UUID, username: String, email: String, role: String, siteIds: [UUID] = [], mfaEnabled: Bool, isActive: Bool,
                 lastLogin: Date?, createdAt: Date, updatedAt: Date) {
         self.id = id
         self.username = username
         self.email = email
         self.role = role
+        self.siteIds = siteIds
         self.mfaEnabled = mfaEnabled
         self.isActive = isActive
         self.lastLogin = lastLogin
@@ -45,6 +48,7 @@ public struct User: Codable, Hashable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, username, email, role
+        case siteIds = "site_ids"
         case mfaEnabled = "mfa_enabled"
         case isActive = "is_active"
         case lastLogin = "last_login"
@@ -177,5 +181,52 @@ public struct AuditEntry: Hashable, Sendable {
         default:
             return value
         }
+    }
+}
+
+/// What an administrator may set on a user. The password is write-only.
+public struct UserInput: Codable, Hashable, Sendable, StrictInput {
+    public var username: String
+    public var email: String
+    public var password: String?
+    public var role: String
+    public var siteIds: [UUID]?
+    public var isActive: Bool?
+
+    public init(username: String, email: String, password: String? = nil, role: String, siteIds: [UUID]? = nil, isActive: Bool? = nil) {
+        self.username = username
+        self.email = email
+        self.password = password
+        self.role = role
+        self.siteIds = siteIds
+        self.isActive = isActive
+    }
+
+    /// The user's settings as an input; the password is left out (it is never read back).
+    public init(_ user: User) {
+        self.init(username: user.username, email: user.email, role: user.role, siteIds: user.siteIds, isActive: user.isActive)
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case username, email, password, role
+        case siteIds = "site_ids"
+        case isActive = "is_active"
+    }
+
+    public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    public func validate() -> ValidationReport {
+        var report = ValidationReport()
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        report.check((3...50).contains(username.count) && username.allSatisfy { allowed.contains($0) },
+                     "username", "must be 3 to 50 letters, digits, '.', '_' or '-'")
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        report.check(email.count <= 255 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !email.contains(" "),
+                     "email", "must be an email address")
+        if let password {
+            if password.count < 10 { report.add("password", "must be at least 10 characters") }
+            if password.utf8.count > 72 { report.add("password", "must be at most 72 bytes (bcrypt reads no further)") }
+        }
+        return report
     }
 }

@@ -78,6 +78,7 @@ public enum VigilApplication {
         CamerasController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)
+        UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         return (router, policy)
     }
 

@@ -12,40 +12,37 @@ public enum Accounts {
         public var description: String { report.problems.map(\.description).joined(separator: "\n") }
     }
 
-    /// Every problem with a new user's fields.
-    public static func validate(username: String, email: String, password: String) -> ValidationReport {
-        var report = ValidationReport()
-        let usernameCharacters = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "._-"))
-        report.check((3...50).contains(username.count) && username.unicodeScalars.allSatisfy { $0.isASCII && usernameCharacters.contains($0) },
-                     "username", "must be 3 to 50 letters, digits, '.', '_' or '-'")
-        let at = email.firstIndex(of: "@")
-        report.check(email.count <= 255 && at != nil && email[email.index(after: at!)...].contains(".") && !email.hasPrefix("@")
-                     && !email.contains(" "), "email", "must be an email address")
-        for problem in Passwords.problems(with: password) { report.add("password", problem) }
-        return report
-    }
-
-    /// Creates a user with `roleName`; fails with ``Problems`` or a duplicate ``StoreError``.
-    public static func createUser(username: String, email: String, password: String, roleName: String, actor: String,
-                                  database: Database, ids: UUIDv7Generator = UUIDv7Generator(), logger: Logger) async throws -> User {
-        let report = validate(username: username, email: email, password: password)
-        guard report.isValid else { throw Problems(report: report) }
+    /// Creates a user from `input` (whose password is required), with its site assignments;
+    /// fails with ``Problems`` or a duplicate ``StoreError``.
+    public static func createUser(_ input: UserInput, actor: String, database: Database, ids: UUIDv7Generator = UUIDv7Generator(),
+                                  logger: Logger) async throws -> User {
+        var report = input.validate()
+        report.check(input.password != nil, "password", "is required")
+        guard report.isValid, let password = input.password else { throw Problems(report: report) }
         let hash = try await Passwords.hash(password)
         let id = ids.next()
         return try await database.transaction { connection in
-            guard let role = try await RoleRepository(connection, logger: logger).find(name: roleName) else {
+            guard let role = try await RoleRepository(connection, logger: logger).find(name: input.role) else {
                 var report = ValidationReport()
-                report.add("role", "no role '\(roleName)'")
+                report.add("role", "no role '\(input.role)'")
                 throw Problems(report: report)
             }
-            let user = try await UserRepository(connection, logger: logger)
-                .create(id: id, username: username, email: email, passwordHash: hash, roleId: role.id)
+            let users = UserRepository(connection, logger: logger)
+            _ = try await users.create(id: id, username: input.username, email: input.email, passwordHash: hash, roleId: role.id)
+            try await users.assignSites(userId: id, siteIds: input.siteIds ?? [])
             try await AuditRepository(connection, logger: logger).record(
                 AuditEntry(actor: actor, action: "user_created", resourceType: "user", resourceId: id.uuidString,
-                           details: .object(["username": .string(username), "email": .string(email), "role": .string(roleName)])),
+                           details: try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(input))),
                 id: ids.next(), at: Date())
-            return user
+            return try await users.credentials(id: id)!.user
         }
+    }
+
+    /// A user and its password, as the command line and tests make them.
+    public static func createUser(username: String, email: String, password: String, roleName: String, actor: String,
+                                  database: Database, logger: Logger) async throws -> User {
+        try await createUser(UserInput(username: username, email: email, password: password, role: roleName),
+                             actor: actor, database: database, logger: logger)
     }
 
     /// Creates an API key with `roleName`; returns it with its text, which exists nowhere else afterwards.

@@ -24,13 +24,6 @@ public enum Passwords {
         return matches && hash != nil
     }
 
-    /// Every problem with a new password.
-    public static func problems(with password: String) -> [String] {
-        var problems: [String] = []
-        if password.count < 10 { problems.append("must be at least 10 characters") }
-        if password.utf8.count > 72 { problems.append("must be at most 72 bytes (bcrypt reads no further)") }
-        return problems
-    }
 }
 
 /// Time-based one-time passwords (RFC 6238: 6 digits, 30 s steps, HMAC-SHA1), as authenticator apps use.

@@ -20,6 +20,127 @@ struct AuthController {
         routes.post("/auth/login", .open, use: login)
         routes.post("/auth/logout", .authenticated, use: logout)
         routes.get("/auth/me", .authenticated, use: me)
+        routes.post("/auth/password", .authenticated, use: changePassword)
+        routes.post("/auth/mfa/setup", .authenticated, use: setUpMFA)
+        routes.post("/auth/mfa/enable", .authenticated, use: enableMFA)
+        routes.post("/auth/mfa/disable", .authenticated, use: disableMFA)
+    }
+
+    // MARK: - Own account
+
+    struct PasswordChange: Codable, Sendable, StrictInput {
+        var currentPassword: String
+        var newPassword: String
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case currentPassword = "current_password"
+            case newPassword = "new_password"
+        }
+
+        static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+        func validate() -> ValidationReport {
+            var report = UserInput(username: "placeholder", email: "a@b.c", password: newPassword, role: "").validate()
+            report.check(newPassword != currentPassword, "new_password", "must differ from the current password")
+            return report
+        }
+    }
+
+    /// Changes the caller's password (the current one is required) and ends every other session.
+    @Sendable func changePassword(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let input = try await request.decodeInput(PasswordChange.self, context: context)
+        let user = try await signedInUser(context, password: input.currentPassword)
+        let hash = try await Passwords.hash(input.newPassword)
+        try await database.transaction { connection in
+            let users = UserRepository(connection, logger: context.logger)
+            try await users.setPassword(id: user.id, hash: hash)
+            try await SessionRepository(connection, logger: context.logger).deleteAll(userId: user.id)
+            try await audit.record(AuditTrail.change("password_changed", "user", user.id.uuidString), context: context, on: connection)
+        }
+        return Response(status: .noContent)
+    }
+
+    struct MFASetup: Codable, Sendable {
+        var secret: String
+        var otpauthUrl: String
+
+        enum CodingKeys: String, CodingKey {
+            case secret
+            case otpauthUrl = "otpauth_url"
+        }
+    }
+
+    /// Makes a new TOTP secret for the caller, stored sealed and not yet required; shown once.
+    @Sendable func setUpMFA(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<MFASetup> {
+        let user = try await signedInUser(context, password: nil)
+        guard !user.mfaEnabled else {
+            throw APIError(.conflict, code: "mfa_already_enabled", message: "Two-factor sign-in is already on; disable it first.")
+        }
+        let secret = OneTimeCodes.makeSecret()
+        let sealed = Data(try secrets.seal(secret)).base64EncodedString()
+        try await database.transaction { connection in
+            try await UserRepository(connection, logger: context.logger).setMFA(id: user.id, sealedSecret: sealed, enabled: false)
+            try await audit.record(AuditTrail.change("mfa_setup", "user", user.id.uuidString), context: context, on: connection)
+        }
+        return JSONResponse(MFASetup(secret: secret, otpauthUrl: OneTimeCodes.enrolmentURL(secret: secret, account: user.username)))
+    }
+
+    struct MFACode: Codable, Sendable, StrictInput {
+        var code: String?
+        var password: String?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case code, password
+        }
+
+        static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+        func validate() -> ValidationReport { ValidationReport() }
+    }
+
+    /// Turns two-factor sign-in on once the caller proves their app shows the right code.
+    @Sendable func enableMFA(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let input = try await request.decodeInput(MFACode.self, context: context)
+        let user = try await signedInUser(context, password: nil)
+        let sealed = try await database.read { try await UserRepository($0, logger: context.logger).credentials(id: user.id)?.sealedMFASecret }
+        guard let sealed, let bytes = Data(base64Encoded: sealed) else {
+            throw APIError(.conflict, code: "mfa_not_set_up", message: "Set up two-factor sign-in first (POST /api/v1/auth/mfa/setup).")
+        }
+        let secret = try secrets.open(Array(bytes))
+        guard let code = input.code, OneTimeCodes.verify(code, secret: secret, at: now()) else {
+            throw APIError(.unprocessableContent, code: "wrong_mfa_code", message: "That code is not the current one; check the app's clock.")
+        }
+        try await database.transaction { connection in
+            try await UserRepository(connection, logger: context.logger).setMFA(id: user.id, sealedSecret: sealed, enabled: true)
+            try await audit.record(AuditTrail.change("mfa_enabled", "user", user.id.uuidString), context: context, on: connection)
+        }
+        return Response(status: .noContent)
+    }
+
+    /// Turns two-factor sign-in off; the password is required.
+    @Sendable func disableMFA(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let input = try await request.decodeInput(MFACode.self, context: context)
+        let user = try await signedInUser(context, password: input.password ?? "")
+        try await database.transaction { connection in
+            try await UserRepository(connection, logger: context.logger).setMFA(id: user.id, sealedSecret: nil, enabled: false)
+            try await audit.record(AuditTrail.change("mfa_disabled", "user", user.id.uuidString), context: context, on: connection)
+        }
+        return Response(status: .noContent)
+    }
+
+    /// The signed-in user behind the request (API keys have no password to change); with
+    /// `password`, it must be the user's current one.
+    private func signedInUser(_ context: VigilRequestContext, password: String?) async throws -> User {
+        guard let principal = context.principal, principal.kind == .user else {
+            throw APIError(.forbidden, code: "users_only", message: "Only a signed-in person can change their own account.")
+        }
+        guard let credentials = try await database.read({ try await UserRepository($0, logger: context.logger).credentials(id: principal.id) }) else {
+            throw AuthenticationMiddleware.invalidSession
+        }
+        if let password, !(try await Passwords.verify(password, hash: credentials.passwordHash)) {
+            throw APIError(.forbidden, code: "wrong_password", message: "The current password is wrong.")
+        }
+        return credentials.user
     }
 
     struct LoginInput: Codable, Sendable, StrictInput {

@@ -22,7 +22,9 @@ public struct UserRepository: Sendable {
     }
 
     private static let columns = """
-        u.id, u.username, u.email, r.name, u.mfa_enabled, u.is_active, u.last_login, u.created_at, u.updated_at,
+        u.id, u.username, u.email, r.name,
+        ARRAY(SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = u.id ORDER BY usa.site_id),
+        u.mfa_enabled, u.is_active, u.last_login, u.created_at, u.updated_at,
         u.password_hash, u.mfa_secret, r.permissions::text
         """
 
@@ -57,17 +59,79 @@ public struct UserRepository: Sendable {
             """, logger: logger)).first
     }
 
+    /// Users in id order, one page.
+    public func list(page: PageRequest) async throws -> Page<User> {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM users u JOIN roles r ON r.id = u.role_id
+            WHERE (\(page.after)::uuid IS NULL OR u.id > \(page.after))
+            ORDER BY u.id LIMIT \(page.limit + 1)
+            """, logger: logger)
+        return Page(rows: try await decode(rows).map(\.user), limit: page.limit, id: \.id)
+    }
+
+    /// Locks the user's row until the transaction ends.
+    public func lock(id: UUID) async throws -> Credentials? {
+        try await connection.query("SELECT id FROM users WHERE id = \(id) FOR UPDATE", logger: logger)
+        return try await credentials(id: id)
+    }
+
+    public func update(id: UUID, username: String, email: String, roleId: UUID, isActive: Bool) async throws {
+        try await translatingErrors {
+            try await connection.query("""
+                UPDATE users SET username = \(username), email = \(email), role_id = \(roleId), is_active = \(isActive)
+                WHERE id = \(id)
+                """, logger: logger)
+        }
+    }
+
+    /// Replaces the user's site assignments.
+    public func assignSites(userId: UUID, siteIds: [UUID]) async throws {
+        try await translatingErrors {
+            try await connection.query("DELETE FROM user_site_assignments WHERE user_id = \(userId)", logger: logger)
+            for siteId in Set(siteIds) {
+                try await connection.query(
+                    "INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(userId), \(siteId))", logger: logger)
+            }
+        }
+    }
+
+    public func setPassword(id: UUID, hash: String) async throws {
+        try await connection.query("UPDATE users SET password_hash = \(hash) WHERE id = \(id)", logger: logger)
+    }
+
+    /// Stores a sealed TOTP secret and whether sign-in requires it; `nil` clears both.
+    public func setMFA(id: UUID, sealedSecret: String?, enabled: Bool) async throws {
+        try await connection.query(
+            "UPDATE users SET mfa_secret = \(sealedSecret), mfa_enabled = \(enabled) WHERE id = \(id)", logger: logger)
+    }
+
+    public func delete(id: UUID) async throws -> Bool {
+        let rows = try await connection.query("DELETE FROM users WHERE id = \(id) RETURNING id", logger: logger)
+        for try await _ in rows.decode(UUID.self) { return true }
+        return false
+    }
+
+    /// Active super administrators other than `excluding`, so the last one is never removed or disabled.
+    public func otherActiveSuperAdmins(excluding id: UUID) async throws -> Int {
+        let rows = try await connection.query("""
+            SELECT count(*)::int8 FROM users u JOIN roles r ON r.id = u.role_id
+            WHERE r.name = 'super_admin' AND u.is_active AND u.id <> \(id)
+            """, logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
     public func recordLogin(id: UUID, at time: Date) async throws {
         try await connection.query("UPDATE users SET last_login = \(time) WHERE id = \(id)", logger: logger)
     }
 
     private func decode(_ rows: PostgresRowSequence) async throws -> [Credentials] {
         var users: [Credentials] = []
-        for try await (id, username, email, role, mfaEnabled, isActive, lastLogin, createdAt, updatedAt, hash, secret, permissions)
-            in rows.decode((UUID, String, String, String, Bool, Bool, Date?, Date, Date, String, String?, String).self) {
+        for try await (id, username, email, role, siteIds, mfaEnabled, isActive, lastLogin, createdAt, updatedAt, hash, secret, permissions)
+            in rows.decode((UUID, String, String, String, [UUID], Bool, Bool, Date?, Date, Date, String, String?, String).self) {
             users.append(Credentials(
-                user: User(id: id, username: username, email: email, role: role, mfaEnabled: mfaEnabled, isActive: isActive,
-                           lastLogin: lastLogin, createdAt: createdAt, updatedAt: updatedAt),
+                user: User(id: id, username: username, email: email, role: role, siteIds: siteIds, mfaEnabled: mfaEnabled,
+                           isActive: isActive, lastLogin: lastLogin, createdAt: createdAt, updatedAt: updatedAt),
                 passwordHash: hash, sealedMFASecret: secret,
                 permissions: PermissionMatrix(json: try JSONValue(jsonText: permissions))))
         }
