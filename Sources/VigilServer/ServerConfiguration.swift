@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var databaseMaxConnections = 20
     /// The master key for secrets at rest; without it, `<data dir>/secret.key`.
     public var secretKey: String?
+    /// Marks session cookies Secure; set it when a TLS proxy fronts Vigil.
+    public var secureCookies = false
     public var logFormat = LogFormat.text
     public var logLevel = Logger.Level.info
 
@@ -84,6 +86,13 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         }
         configuration.databaseURL = value("VIGIL_DATABASE_URL")
         configuration.secretKey = value("VIGIL_SECRET_KEY")
+        if let text = value("VIGIL_SECURE_COOKIES") {
+            switch text.lowercased() {
+            case "true", "1", "yes": configuration.secureCookies = true
+            case "false", "0", "no": configuration.secureCookies = false
+            default: problems.append("VIGIL_SECURE_COOKIES must be true or false; got '\(text)'")
+            }
+        }
         if let text = value("VIGIL_DB_MAX_CONNECTIONS") {
             if let count = Int(text), (1...1000).contains(count) {
                 configuration.databaseMaxConnections = count

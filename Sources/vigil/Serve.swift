@@ -43,7 +43,8 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 throw ExitMessage("\(error)", code: 78)
             }
-            let services = AppServices(database: runtime.database, secrets: secrets, registry: registry)
+            let services = AppServices(database: runtime.database, secrets: secrets, registry: registry,
+                                       secureCookies: configuration.secureCookies)
             let app = VigilApplication.build(configuration: configuration, services: services,
                                              migrationPolicy: noMigrate ? .requireCurrent : .apply, logger: logger)
             try await app.runService()

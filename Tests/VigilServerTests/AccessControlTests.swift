@@ -127,6 +127,10 @@ struct AccessControlTests {
             #expect(cookie.contains("vigil_session=\(token)"))
             #expect(cookie.contains("HttpOnly"))
             #expect(cookie.contains("SameSite=Strict"))
+            #expect(!cookie.contains("Secure"), "plain HTTP on loopback")
+            let proxied = try await app.call(.post, "/api/v1/auth/login", json: #"{"login":"olivia","password":"correct horse battery"}"#,
+                                             as: .headers([.init("X-Forwarded-Proto")!: "https"]))
+            #expect(proxied.headers[.setCookie]?.contains("Secure") == true, "behind a TLS proxy the cookie is Secure")
             #expect(!reply.text.contains("password"))
 
             let me = try await app.call(.get, "/api/v1/auth/me", as: .bearer(token))

@@ -94,6 +94,30 @@ struct SiteIsolationTests {
         }
     }
 
+    @Test("the queries filter by site on their own, even on a connection that bypasses row-level security")
+    func queriesFilterByThemselves() async throws {
+        try await TestApp.run { app in
+            let world = try await makeWorld(app)
+            let viewerId = world.viewer.id
+            let seen = try await app.database.read { connection in
+                let logger = TestApp.logger
+                let cameras = try await CameraRepository(connection, logger: logger, visibleTo: viewerId).list(.init(), page: .init())
+                let sites = try await SiteRepository(connection, logger: logger, visibleTo: viewerId).list(nameContains: nil, page: .init())
+                let dvrs = try await DVRRepository(connection, logger: logger, visibleTo: viewerId).list(.init(), page: .init())
+                let hidden = try await CameraRepository(connection, logger: logger, visibleTo: viewerId).find(reference: "cam_b")
+                let deleted = try await CameraRepository(connection, logger: logger, visibleTo: viewerId)
+                    .delete(id: UUID(uuidString: world.cameraB)!)
+                return (cameras.items.map(\.id.uuidString), sites.items.map(\.id.uuidString), dvrs.items.count, hidden == nil, deleted)
+            }
+            #expect(seen.0 == [world.cameraA])
+            #expect(seen.1 == [world.siteA])
+            #expect(seen.2 == 1)
+            #expect(seen.3, "site B's camera is not found by slug")
+            #expect(!seen.4, "nor deleted")
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM cameras", as: Int.self) == 2)
+        }
+    }
+
     @Test("in plain SQL under the viewer's settings, site B's rows do not exist")
     func directSQL() async throws {
         try await TestApp.run { app in

@@ -16,6 +16,14 @@ extension VigilRequestContext {
     }
 }
 
+extension VigilRequestContext {
+    /// For repositories: the user whose sites this request is limited to; `nil` for every site.
+    var visibleTo: UUID? {
+        if case .assignedTo(let userId)? = principal?.siteScope { return userId }
+        return nil
+    }
+}
+
 extension Database {
     /// A request's reads, as its principal: rows of sites it may not see are invisible.
     func read<Result: Sendable>(for context: VigilRequestContext,

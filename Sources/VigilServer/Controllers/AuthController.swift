@@ -218,7 +218,7 @@ struct AuthController {
         let expiresAt = now.addingTimeInterval(Double(SessionSettings.lifetime.components.seconds))
         var response = try JSONResponse(LoginResult(user: user, token: cookie.value, expiresAt: expiresAt))
             .response(from: request, context: context)
-        response.headers[values: .setCookie].append(sessionCookie(value: cookie.value, expires: expiresAt).description)
+        response.headers[values: .setCookie].append(sessionCookie(value: cookie.value, expires: expiresAt, request: request).description)
         return response
     }
 
@@ -249,7 +249,7 @@ struct AuthController {
                                               resourceId: context.principal?.id.uuidString), context: context, on: connection)
         }
         var response = Response(status: .noContent)
-        response.headers[values: .setCookie].append(sessionCookie(value: "", expires: Date(timeIntervalSince1970: 0)).description)
+        response.headers[values: .setCookie].append(sessionCookie(value: "", expires: Date(timeIntervalSince1970: 0), request: request).description)
         return response
     }
 
@@ -267,13 +267,16 @@ struct AuthController {
                                permissions: principal.permissions))
     }
 
-    /// HttpOnly, SameSite=Strict, Secure when served over TLS.
-    private func sessionCookie(value: String, expires: Date) -> Cookie {
-        Cookie(name: SessionSettings.cookieName, value: value, expires: expires, path: "/", secure: secureCookies,
-               httpOnly: true, sameSite: .strict)
+    /// HttpOnly, SameSite=Strict, and Secure when Vigil is reached over TLS: configured so, or a
+    /// TLS-terminating proxy says so in `X-Forwarded-Proto`.
+    private func sessionCookie(value: String, expires: Date, request: Request) -> Cookie {
+        let overTLS = secureCookies || request.headers[.xForwardedProto]?.lowercased() == "https"
+        return Cookie(name: SessionSettings.cookieName, value: value, expires: expires, path: "/", secure: overTLS,
+                      httpOnly: true, sameSite: .strict)
     }
 }
 
 extension HTTPField.Name {
     static let retryAfter = Self("Retry-After")!
+    static let xForwardedProto = Self("X-Forwarded-Proto")!
 }

@@ -90,7 +90,7 @@ struct CameraZonesController {
 
     private static func camera(_ context: VigilRequestContext, on connection: PostgresConnection) async throws -> Camera {
         let reference = context.cameraReference
-        guard let camera = try await CameraRepository(connection, logger: context.logger).find(reference: reference) else {
+        guard let camera = try await CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo).find(reference: reference) else {
             throw APIError.notFound("camera", reference)
         }
         return camera

@@ -27,14 +27,14 @@ struct CamerasController {
             status: try query.enumValue("status", as: DeviceStatus.self),
             sourceKind: try query.enumValue("source_kind", as: CameraSourceKind.self),
             isActive: try query.bool("is_active"))
-        let result = try await database.read(for: context) { try await CameraRepository($0, logger: context.logger).list(filter, page: page) }
+        let result = try await database.read(for: context) { try await CameraRepository($0, logger: context.logger, visibleTo: context.visibleTo).list(filter, page: page) }
         return JSONResponse(ListBody(items: result.items.map(\.redacted), nextCursor: result.nextCursor))
     }
 
     @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {
         let reference = context.cameraReference
         guard let camera = try await database.read(for: context, {
-            try await CameraRepository($0, logger: context.logger).find(reference: reference)
+            try await CameraRepository($0, logger: context.logger, visibleTo: context.visibleTo).find(reference: reference)
         }) else {
             throw APIError.notFound("camera", reference)
         }
@@ -45,7 +45,7 @@ struct CamerasController {
         let input = try await request.decodeInput(CameraInput.self, context: context)
         let id = ids.next()
         let camera = try await database.transaction(for: context) { connection in
-            let camera = try await CameraRegistration.create(input, id: id, on: connection, logger: context.logger)
+            let camera = try await CameraRegistration.create(input, id: id, on: connection, logger: context.logger, visibleTo: context.visibleTo)
             try await audit.record(AuditTrail.change("camera_created", "camera", id.uuidString,
                                                      details: try CameraInput(camera.redacted).auditDetails()),
                                    context: context, on: connection)
@@ -58,7 +58,7 @@ struct CamerasController {
         let reference = context.cameraReference
         let patch = try await request.jsonObjectBody(context: context)
         let camera = try await database.transaction(for: context) { connection in
-            let cameras = CameraRepository(connection, logger: context.logger)
+            let cameras = CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
             guard let current = try await cameras.find(reference: reference, forUpdate: true) else {
                 throw APIError.notFound("camera", reference)
             }
@@ -71,7 +71,7 @@ struct CamerasController {
                 }
             }
             let input = try InputDecoding.patch(CameraInput(current), with: .object(patchObject))
-            let siteId = try await CameraRegistration.siteId(for: input, on: connection, logger: context.logger)
+            let siteId = try await CameraRegistration.siteId(for: input, on: connection, logger: context.logger, visibleTo: context.visibleTo)
             guard let updated = try await cameras.update(id: current.id, siteId: siteId, input) else {
                 throw APIError.notFound("camera", reference)
             }
@@ -86,7 +86,7 @@ struct CamerasController {
     @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let reference = context.cameraReference
         try await database.transaction(for: context) { connection in
-            let cameras = CameraRepository(connection, logger: context.logger)
+            let cameras = CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
             guard let camera = try await cameras.find(reference: reference, forUpdate: true) else {
                 throw APIError.notFound("camera", reference)
             }
@@ -110,17 +110,19 @@ extension VigilRequestContext {
 /// Creating and moving cameras, shared by the API and the `vigil camera` command.
 public enum CameraRegistration {
     /// Registers a validated camera at its site.
-    public static func create(_ input: CameraInput, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Camera {
-        let siteId = try await siteId(for: input, on: connection, logger: logger)
-        return try await CameraRepository(connection, logger: logger).create(id: id, siteId: siteId, input)
+    /// - Parameter visibleTo: Limits the sites and DVRs the camera may join to those of this user; `nil` for any.
+    public static func create(_ input: CameraInput, id: UUID, on connection: PostgresConnection, logger: Logger,
+                              visibleTo: UUID? = nil) async throws -> Camera {
+        let siteId = try await siteId(for: input, on: connection, logger: logger, visibleTo: visibleTo)
+        return try await CameraRepository(connection, logger: logger, visibleTo: visibleTo).create(id: id, siteId: siteId, input)
     }
 
     /// A camera on a DVR is at the DVR's site; otherwise at the site named, or the default site.
-    static func siteId(for input: CameraInput, on connection: PostgresConnection, logger: Logger) async throws -> UUID {
+    static func siteId(for input: CameraInput, on connection: PostgresConnection, logger: Logger, visibleTo: UUID?) async throws -> UUID {
         guard let dvrId = input.dvrId else {
-            return try await SiteResolution.siteId(input.siteId, on: connection, logger: logger)
+            return try await SiteResolution.siteId(input.siteId, on: connection, logger: logger, visibleTo: visibleTo)
         }
-        guard let dvr = try await DVRRepository(connection, logger: logger).find(id: dvrId) else {
+        guard let dvr = try await DVRRepository(connection, logger: logger, visibleTo: visibleTo).find(id: dvrId) else {
             throw APIError(.unprocessableContent, code: "dvr_not_found", message: "dvr_id names no existing DVR.",
                            details: [ValidationProblem(field: "dvr_id", message: "no DVR \(dvrId.uuidString)")])
         }

@@ -26,13 +26,13 @@ struct DVRsController {
         let page = try query.page()
         let filter = DVRRepository.Filter(siteId: try query.uuid("site_id"),
                                           status: try query.enumValue("status", as: DeviceStatus.self))
-        let result = try await database.read(for: context) { try await DVRRepository($0, logger: context.logger).list(filter, page: page) }
+        let result = try await database.read(for: context) { try await DVRRepository($0, logger: context.logger, visibleTo: context.visibleTo).list(filter, page: page) }
         return JSONResponse(ListBody(result))
     }
 
     @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<DVR> {
         let id = try context.uuidParameter("id")
-        guard let dvr = try await database.read(for: context, { try await DVRRepository($0, logger: context.logger).find(id: id) }) else {
+        guard let dvr = try await database.read(for: context, { try await DVRRepository($0, logger: context.logger, visibleTo: context.visibleTo).find(id: id) }) else {
             throw APIError.notFound("dvr", id.uuidString)
         }
         return JSONResponse(dvr)
@@ -43,8 +43,8 @@ struct DVRsController {
         let id = ids.next()
         let credentials = try seal(input)
         let dvr = try await database.transaction(for: context) { connection in
-            let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger)
-            let dvr = try await DVRRepository(connection, logger: context.logger)
+            let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger, visibleTo: context.visibleTo)
+            let dvr = try await DVRRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
                 .create(id: id, siteId: siteId, input, credentials: credentials)
             try await audit.record(AuditTrail.change("dvr_created", "dvr", id.uuidString, details: try input.auditDetails()),
                                    context: context, on: connection)
@@ -58,10 +58,10 @@ struct DVRsController {
         let id = try context.uuidParameter("id")
         let patch = try await request.jsonObjectBody(context: context)
         let dvr = try await database.transaction(for: context) { connection in
-            let dvrs = DVRRepository(connection, logger: context.logger)
+            let dvrs = DVRRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
             guard let current = try await dvrs.find(id: id, forUpdate: true) else { throw APIError.notFound("dvr", id.uuidString) }
             let input = try InputDecoding.patch(DVRInput(current), with: .object(patch))
-            let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger)
+            let siteId = try await SiteResolution.siteId(input.siteId, on: connection, logger: context.logger, visibleTo: context.visibleTo)
             // Credentials change only when the patch names them; they are never read back to merge.
             var credentials: DVRRepository.SealedCredentials?
             if !DVRInput.credentialFields.isDisjoint(with: patch.keys) {
@@ -88,7 +88,7 @@ struct DVRsController {
     @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let id = try context.uuidParameter("id")
         try await database.transaction(for: context) { connection in
-            guard try await DVRRepository(connection, logger: context.logger).delete(id: id) else {
+            guard try await DVRRepository(connection, logger: context.logger, visibleTo: context.visibleTo).delete(id: id) else {
                 throw APIError.notFound("dvr", id.uuidString)
             }
             try await audit.record(AuditTrail.change("dvr_deleted", "dvr", id.uuidString), context: context, on: connection)
@@ -99,8 +99,8 @@ struct DVRsController {
 
 /// The site a new or moved device belongs to: the one named, which must exist, or the default site.
 enum SiteResolution {
-    static func siteId(_ requested: UUID?, on connection: PostgresConnection, logger: Logger) async throws -> UUID {
-        let sites = SiteRepository(connection, logger: logger)
+    static func siteId(_ requested: UUID?, on connection: PostgresConnection, logger: Logger, visibleTo: UUID?) async throws -> UUID {
+        let sites = SiteRepository(connection, logger: logger, visibleTo: visibleTo)
         if let requested {
             guard try await sites.find(id: requested) != nil else {
                 throw APIError(.unprocessableContent, code: "site_not_found", message: "site_id names no existing site.",

@@ -23,14 +23,14 @@ struct SitesController {
         let page = try query.page()
         let name = query.string("name")
         let result = try await database.read(for: context) { connection in
-            try await SiteRepository(connection, logger: context.logger).list(nameContains: name, page: page)
+            try await SiteRepository(connection, logger: context.logger, visibleTo: context.visibleTo).list(nameContains: name, page: page)
         }
         return JSONResponse(ListBody(result))
     }
 
     @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Site> {
         let id = try context.uuidParameter("id")
-        guard let site = try await database.read(for: context, { try await SiteRepository($0, logger: context.logger).find(id: id) }) else {
+        guard let site = try await database.read(for: context, { try await SiteRepository($0, logger: context.logger, visibleTo: context.visibleTo).find(id: id) }) else {
             throw APIError.notFound("site", id.uuidString)
         }
         return JSONResponse(site)
@@ -40,7 +40,7 @@ struct SitesController {
         let input = try await request.decodeInput(SiteInput.self, context: context)
         let id = ids.next()
         let site = try await database.transaction(for: context) { connection in
-            let site = try await SiteRepository(connection, logger: context.logger).create(id: id, input)
+            let site = try await SiteRepository(connection, logger: context.logger, visibleTo: context.visibleTo).create(id: id, input)
             try await audit.record(AuditTrail.change("site_created", "site", id.uuidString, details: try input.auditDetails()),
                                    context: context, on: connection)
             return site
@@ -52,7 +52,7 @@ struct SitesController {
         let id = try context.uuidParameter("id")
         let patch = try await request.jsonObjectBody(context: context)
         let site = try await database.transaction(for: context) { connection in
-            let sites = SiteRepository(connection, logger: context.logger)
+            let sites = SiteRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
             guard let current = try await sites.find(id: id, forUpdate: true) else { throw APIError.notFound("site", id.uuidString) }
             let input = try InputDecoding.patch(SiteInput(current), with: .object(patch))
             guard let updated = try await sites.update(id: id, input) else { throw APIError.notFound("site", id.uuidString) }
@@ -67,7 +67,7 @@ struct SitesController {
     @Sendable func delete(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let id = try context.uuidParameter("id")
         try await database.transaction(for: context) { connection in
-            let sites = SiteRepository(connection, logger: context.logger)
+            let sites = SiteRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
             guard try await sites.find(id: id, forUpdate: true) != nil else { throw APIError.notFound("site", id.uuidString) }
             guard try await sites.countLockingAll() > 1 else {
                 throw APIError(.conflict, code: "last_site", message: "The last site cannot be deleted; create another site first.")

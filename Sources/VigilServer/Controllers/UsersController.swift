@@ -131,7 +131,7 @@ struct UsersController {
             throw APIError(.forbidden, code: "role_not_grantable",
                            message: "You can only give a role whose permissions you hold yourself; '\(name)' has more.")
         }
-        let sites = SiteRepository(connection, logger: context.logger)
+        let sites = SiteRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
         for siteId in siteIds where try await sites.find(id: siteId) == nil {
             // Row-level security hides the sites the caller may not see, so they are simply not found.
             throw APIError.validation(Self.report("site_ids", "no site \(siteId.uuidString)"))

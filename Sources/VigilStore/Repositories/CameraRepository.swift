@@ -7,11 +7,17 @@ import VigilCore
 public struct CameraRepository: Sendable {
     let connection: PostgresConnection
     let logger: Logger
+    /// Only rows of sites assigned to this user; `nil` for every site (super administrators, background work).
+    let visibleTo: UUID?
 
-    public init(_ connection: PostgresConnection, logger: Logger) {
+    /// - Parameter visibleTo: Restricts every query to the sites assigned to this user. Row-level
+    ///   security restricts the same rows again in the database; this keeps the query honest by itself.
+    public init(_ connection: PostgresConnection, logger: Logger, visibleTo: UUID? = nil) {
         self.connection = connection
         self.logger = logger
+        self.visibleTo = visibleTo
     }
+
 
     public struct Filter: Sendable {
         public var siteId: UUID?
@@ -38,7 +44,7 @@ public struct CameraRepository: Sendable {
     public func list(_ filter: Filter, page: PageRequest) async throws -> Page<Camera> {
         let rows = try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM cameras
-            WHERE (\(page.after)::uuid IS NULL OR id > \(page.after))
+            WHERE (\(page.after)::uuid IS NULL OR id > \(page.after)) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
               AND (\(filter.siteId)::uuid IS NULL OR site_id = \(filter.siteId))
               AND (\(filter.dvrId)::uuid IS NULL OR dvr_id = \(filter.dvrId))
               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
@@ -52,13 +58,13 @@ public struct CameraRepository: Sendable {
     /// The row with this id; `forUpdate` locks it until the transaction ends, so a read-modify-write loses nothing.
     public func find(id: UUID, forUpdate: Bool = false) async throws -> Camera? {
         let rows = try await connection.query(
-            "SELECT \(unescaped: Self.columns) FROM cameras WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
+            "SELECT \(unescaped: Self.columns) FROM cameras WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
             logger: logger)
         return try await decode(rows).first
     }
 
     public func find(slug: String) async throws -> Camera? {
-        let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM cameras WHERE slug = \(slug)", logger: logger)
+        let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM cameras WHERE slug = \(slug) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))", logger: logger)
         return try await decode(rows).first
     }
 
@@ -69,7 +75,7 @@ public struct CameraRepository: Sendable {
         }
         let slug = CameraSlug.normalize(reference)
         let rows = try await connection.query(
-            "SELECT \(unescaped: Self.columns) FROM cameras WHERE slug = \(slug) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
+            "SELECT \(unescaped: Self.columns) FROM cameras WHERE slug = \(slug) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
             logger: logger)
         return try await decode(rows).first
     }
@@ -100,7 +106,7 @@ public struct CameraRepository: Sendable {
                     snapshot_url = \(input.snapshotUrl), device_id = \(values.deviceId), resolution = \(input.resolution),
                     fps = \(values.fps), status = \(values.status), is_active = \(values.isActive),
                     config = \(values.config)::jsonb
-                WHERE id = \(id)
+                WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows).first
@@ -109,7 +115,7 @@ public struct CameraRepository: Sendable {
 
     /// Deletes the camera and, by the schema's cascade, its zones.
     public func delete(id: UUID) async throws -> Bool {
-        let rows = try await connection.query("DELETE FROM cameras WHERE id = \(id) RETURNING id", logger: logger)
+        let rows = try await connection.query("DELETE FROM cameras WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) RETURNING id", logger: logger)
         for try await _ in rows.decode(UUID.self) { return true }
         return false
     }
