@@ -1,24 +1,27 @@
 /// The text of an API key: `vgl_` followed by 32 random bytes in base62 (43 characters).
 ///
-/// Only its SHA-256 is stored; the key is shown once when created.
+/// Only its SHA-256 is stored; the key is shown once when created. Camera device tokens have the
+/// same shape with ``deviceTokenPrefix``.
 public enum APIKeyToken {
     public static let prefix = "vgl_"
+    /// Device tokens: what an ESP32 camera sends with each frame.
+    public static let deviceTokenPrefix = "vgd_"
     static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
     static let encodedLength = 43  // ceil(256 / log2(62))
 
     /// A new key from 32 bytes of `generator`, which must be cryptographically secure outside tests.
-    public static func generate<Generator: RandomNumberGenerator>(using generator: inout Generator) -> String {
+    public static func generate<Generator: RandomNumberGenerator>(prefix: String = prefix, using generator: inout Generator) -> String {
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         return prefix + base62(bytes)
     }
 
-    public static func generate() -> String {
+    public static func generate(prefix: String = prefix) -> String {
         var generator = SystemRandomNumberGenerator()
-        return generate(using: &generator)
+        return generate(prefix: prefix, using: &generator)
     }
 
     /// Whether `text` has the shape of a key (checked before any database look-up).
-    public static func isWellFormed(_ text: String) -> Bool {
+    public static func isWellFormed(_ text: String, prefix: String = prefix) -> Bool {
         guard text.hasPrefix(prefix) else { return false }
         let body = text.dropFirst(prefix.count)
         return body.count == encodedLength && body.allSatisfy { alphabet.contains($0) }

@@ -102,6 +102,8 @@ public struct Principal: Hashable, Sendable {
     public enum Kind: String, Hashable, Sendable {
         case user
         case apiKey = "api_key"
+        /// A camera pushing frames with its device token; it may only send frames of its own.
+        case device
     }
 
     public var kind: Kind

@@ -44,6 +44,9 @@ public struct Permission: Hashable, Sendable, CustomStringConvertible, Codable {
     public static let auditRead = Permission("audit", "read")
     public static let systemRead = Permission("system", "read")
     public static let systemConfigure = Permission("system", "configure")
+    public static let mediaRead = Permission("media", "read")
+    /// Sending frames: cameras with their device token, and `api_client` keys.
+    public static let ingestWrite = Permission("ingest", "write")
 }
 
 /// A role's permissions: seed 002's JSONB matrix `{"resource": {"action": true}}`.

@@ -26,6 +26,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var secretKey: String?
     /// Marks session cookies Secure; set it when a TLS proxy fronts Vigil.
     public var secureCookies = false
+    /// The largest frame the ingest endpoint accepts, in bytes.
+    public var ingestMaxBytes = 8 << 20
     public var logFormat = LogFormat.text
     public var logLevel = Logger.Level.info
 
@@ -98,6 +100,13 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 configuration.databaseMaxConnections = count
             } else {
                 problems.append("VIGIL_DB_MAX_CONNECTIONS must be a number from 1 to 1000; got '\(text)'")
+            }
+        }
+        if let text = value("VIGIL_INGEST_MAX_BYTES") {
+            if let bytes = Int(text), (1024...(256 << 20)).contains(bytes) {
+                configuration.ingestMaxBytes = bytes
+            } else {
+                problems.append("VIGIL_INGEST_MAX_BYTES must be a number of bytes from 1024 to 268435456; got '\(text)'")
             }
         }
         if let text = value("VIGIL_LOG_FORMAT") {

@@ -17,12 +17,19 @@ public struct AppServices: Sendable {
     public var loginThrottle: LoginThrottlePolicy
     /// Marks session cookies Secure; on when Vigil is reached over TLS.
     public var secureCookies: Bool
+    public var media: any MediaStore
+    /// The largest frame the ingest endpoint accepts.
+    public var ingestMaxBytes: Int
 
-    public init(database: Database, secrets: SecretBox, registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    public init(database: Database, secrets: SecretBox, media: any MediaStore,
+                registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                 ids: UUIDv7Generator = UUIDv7Generator(), now: @escaping @Sendable () -> Date = { Date() },
-                loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(), secureCookies: Bool = false) {
+                loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(), secureCookies: Bool = false,
+                ingestMaxBytes: Int = 8 << 20) {
         self.database = database
         self.secrets = secrets
+        self.media = media
+        self.ingestMaxBytes = ingestMaxBytes
         self.registry = registry
         self.ids = ids
         self.now = now
@@ -75,7 +82,9 @@ public enum VigilApplication {
             .addRoutes(to: api)
         SitesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         DVRsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit).addRoutes(to: api)
-        CamerasController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
+        CamerasController(database: database, ids: services.ids, audit: audit, media: services.media).addRoutes(to: api)
+        IngestController(database: database, media: services.media, ids: services.ids, now: services.now,
+                         maximumBytes: services.ingestMaxBytes).addRoutes(to: api)
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)

@@ -43,8 +43,10 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 throw ExitMessage("\(error)", code: 78)
             }
-            let services = AppServices(database: runtime.database, secrets: secrets, registry: registry,
-                                       secureCookies: configuration.secureCookies)
+            let services = AppServices(database: runtime.database, secrets: secrets,
+                                       media: FileSystemMediaStore(root: configuration.dataDirectory),
+                                       registry: registry, secureCookies: configuration.secureCookies,
+                                       ingestMaxBytes: configuration.ingestMaxBytes)
             let app = VigilApplication.build(configuration: configuration, services: services,
                                              migrationPolicy: noMigrate ? .requireCurrent : .apply, logger: logger)
             try await app.runService()

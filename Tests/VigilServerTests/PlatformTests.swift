@@ -33,7 +33,8 @@ struct PlatformTests {
         let nowhere = DatabaseLocation(endpoint: .unixSocket(path: "/tmp/vigil-no-such-server/.s.PGSQL.5432"),
                                        username: "vigil", password: nil, database: "vigil", tls: .disable)
         let database = Database(location: nowhere, maximumConnections: 1, acquireTimeout: .milliseconds(500), logger: logger)
-        let services = AppServices(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)))
+        let services = AppServices(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)),
+                                   media: FileSystemMediaStore(root: URL(fileURLWithPath: "/nonexistent")))
         let router = VigilApplication.buildRouter(services, logger: logger).router
         let app = Application(router: router, services: [database.client], logger: logger)
         try await app.test(.router) { client in
@@ -105,7 +106,8 @@ struct PlatformTests {
         logger.logLevel = .critical
         let database = Database(location: DatabaseLocation(endpoint: .unixSocket(path: "/nonexistent"), username: "x",
                                                            password: nil, database: "x", tls: .disable), logger: logger)
-        let services = AppServices(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)))
+        let services = AppServices(database: database, secrets: try SecretBox(key: SymmetricKey(size: .bits256)),
+                                   media: FileSystemMediaStore(root: URL(fileURLWithPath: "/nonexistent")))
         let (router, policy) = VigilApplication.buildRouter(services, logger: logger)
         let routed = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
 

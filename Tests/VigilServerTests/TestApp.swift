@@ -38,6 +38,7 @@ struct TestApp {
     let policy: AccessPolicy
     /// The super-admin key calls use by default.
     let adminKey: String
+    let media: FileSystemMediaStore
 
     enum Caller {
         case admin
@@ -45,6 +46,7 @@ struct TestApp {
         case apiKey(String)
         case bearer(String)
         case headers(HTTPFields)
+        case deviceToken(String)
     }
 
     static var logger: Logger {
@@ -54,14 +56,19 @@ struct TestApp {
     }
 
     static func run(withAdministrator: Bool = true, loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
+                    ingestMaxBytes: Int = 8 << 20, media customMedia: (any MediaStore)? = nil,
                     _ body: @escaping @Sendable (TestApp) async throws -> Void) async throws {
         let location = try await TestDatabases.shared.create()
+        let mediaFolder = try TestPaths.temporaryFolder("vigil-media")
+        defer { try? FileManager.default.removeItem(at: mediaFolder) }
+        let media = FileSystemMediaStore(root: mediaFolder)
         let logger = Self.logger
         let database = Database(location: location, maximumConnections: 4, logger: logger)
         let secrets = try SecretBox(key: SymmetricKey(size: .bits256))
         let clock = TestClock()
-        let services = AppServices(database: database, secrets: secrets, registry: PrometheusCollectorRegistry(),
-                                   now: { clock.now }, loginThrottle: loginThrottle)
+        let services = AppServices(database: database, secrets: secrets, media: customMedia ?? media,
+                                   registry: PrometheusCollectorRegistry(), now: { clock.now }, loginThrottle: loginThrottle,
+                                   ingestMaxBytes: ingestMaxBytes)
         let policy = VigilApplication.buildRouter(services, logger: logger).policy
         let app = VigilApplication.build(configuration: ServerConfiguration(), services: services, logger: logger)
         do {
@@ -71,7 +78,7 @@ struct TestApp {
                     adminKey = try await Self.seedAdministrator(database: database, logger: logger)
                 }
                 try await body(TestApp(client: client, database: database, secrets: secrets, clock: clock, policy: policy,
-                                       adminKey: adminKey))
+                                       adminKey: adminKey, media: media))
             }
         } catch {
             try? await TestDatabases.shared.drop(location)
@@ -135,15 +142,23 @@ struct TestApp {
               headers extra: HTTPFields = [:], as caller: Caller = .admin) async throws -> Reply {
         var headers = extra
         if body != nil && headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await send(method, uri, body: body.map { ByteBuffer(string: $0) }, headers: headers, as: caller)
+    }
+
+    /// Sends raw bytes, as a camera posting a frame does.
+    @discardableResult
+    func send(_ method: HTTPRequest.Method, _ uri: String, body: ByteBuffer?, headers extra: HTTPFields = [:],
+              as caller: Caller = .admin) async throws -> Reply {
+        var headers = extra
         switch caller {
         case .admin: headers[.xAPIKeyForTests] = adminKey
         case .anonymous: break
         case .apiKey(let key): headers[.xAPIKeyForTests] = key
         case .bearer(let token): headers[.authorization] = "Bearer \(token)"
         case .headers(let fields): headers.append(contentsOf: fields)
+        case .deviceToken(let token): headers[.init("X-Device-Token")!] = token
         }
-        let response = try await client.execute(uri: uri, method: method, headers: headers,
-                                                body: body.map { ByteBuffer(string: $0) })
+        let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
         return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
     }
 

@@ -39,7 +39,8 @@ struct MigratorTests {
                 for try await name in rows.decode(String.self) { names.append(name) }
                 return names
             }
-            #expect(tables == ["api_keys", "audit_logs", "audit_logs_default", "camera_zones", "cameras", "dvrs", "login_throttles",
+            #expect(tables == ["api_keys", "audit_logs", "audit_logs_default", "camera_zones", "cameras", "captures", "captures_default",
+                               "dvrs", "job_attempts", "job_logs", "job_transitions", "jobs", "login_throttles", "media_files",
                                "permissions_matrix", "roles", "schema_migrations", "sessions", "sites", "user_site_assignments",
                                "users"])
         }

@@ -18,6 +18,7 @@ struct AuditTrail: Sendable {
             switch principal.kind {
             case .user: entry.userId = entry.userId ?? principal.id
             case .apiKey: entry.apiKeyId = entry.apiKeyId ?? principal.id
+            case .device: break
             }
         }
         if entry.actor.isEmpty { entry.actor = "anonymous" }

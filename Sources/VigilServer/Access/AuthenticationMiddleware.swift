@@ -23,7 +23,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let bearer = request.headers[.authorization].flatMap(Self.bearerToken)
-        if let key = request.headers[.xAPIKey] ?? bearer.flatMap({ $0.hasPrefix(APIKeyToken.prefix) ? $0 : nil }) {
+        if let token = request.headers[.xDeviceToken] ?? bearer.flatMap({ $0.hasPrefix(APIKeyToken.deviceTokenPrefix) ? $0 : nil }) {
+            context.principal = try await principal(deviceToken: token, request: request, context: context)
+        } else if let key = request.headers[.xAPIKey] ?? bearer.flatMap({ $0.hasPrefix(APIKeyToken.prefix) ? $0 : nil }) {
             context.principal = try await principal(apiKey: key, request: request, context: context)
         } else if let token = bearer {
             guard let session = try await sessionDriver.get(key: SessionSettings.keyPrefix + token, as: UserSession.self),
@@ -59,6 +61,24 @@ struct AuthenticationMiddleware: RouterMiddleware {
             throw APIError(.unauthorized, code: "invalid_api_key", message: "The API key is not valid, has been revoked, or has expired.")
         }
         return principal
+    }
+
+    /// A camera by its device token: it may send its own frames and nothing else.
+    private func principal(deviceToken token: String, request: Request, context: Context) async throws -> Principal {
+        let camera = APIKeyToken.isWellFormed(token, prefix: APIKeyToken.deviceTokenPrefix)
+            ? try await database.read { try await CameraRepository($0, logger: context.logger).find(deviceToken: token) }
+            : nil
+        guard let camera else {
+            try await database.transaction { connection in
+                try await audit.record(AuditEntry(
+                    actor: "anonymous", action: "device_token_rejected", resourceType: "camera",
+                    details: .object(["path": .string(request.uri.path)]), status: .failure), context: context, on: connection)
+            }
+            throw APIError(.unauthorized, code: "invalid_device_token",
+                           message: "The device token is not valid; rotate the camera's token and configure the camera again.")
+        }
+        return Principal(kind: .device, id: camera.id, name: camera.slug, role: "device",
+                         permissions: PermissionMatrix(granted: [.ingestWrite]), siteScope: .allSites)
     }
 
     /// The signed-in user of a session, if the account still exists and is active.
@@ -140,4 +160,5 @@ enum SessionSettings {
 
 extension HTTPField.Name {
     static let xAPIKey = Self("X-API-Key")!
+    static let xDeviceToken = Self("X-Device-Token")!
 }

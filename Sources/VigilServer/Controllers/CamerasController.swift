@@ -10,6 +10,7 @@ struct CamerasController {
     let database: Database
     let ids: UUIDv7Generator
     let audit: AuditTrail
+    let media: any MediaStore
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.get("/cameras", .permission(.camerasRead), use: list)
@@ -17,6 +18,66 @@ struct CamerasController {
         routes.get("/cameras/{camera}", .permission(.camerasRead), use: get)
         routes.patch("/cameras/{camera}", .permission(.camerasWrite), use: update)
         routes.delete("/cameras/{camera}", .permission(.camerasDelete), use: delete)
+        routes.post("/cameras/{camera}/device-token", .permission(.camerasWrite), use: rotateDeviceToken)
+        routes.get("/cameras/{camera}/latest.jpg", .permission(.mediaRead), use: latestFrame)
+    }
+
+    /// A camera as created: with its device token, shown this once, when it pushes frames.
+    struct Created: Encodable, Sendable {
+        var camera: Camera
+        var deviceToken: String?
+
+        enum CodingKeys: String, CodingKey {
+            case deviceToken = "device_token"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try camera.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(deviceToken, forKey: .deviceToken)
+        }
+    }
+
+    struct DeviceToken: Codable, Sendable {
+        var deviceToken: String
+
+        enum CodingKeys: String, CodingKey {
+            case deviceToken = "device_token"
+        }
+    }
+
+    /// Issues a new device token; the old one stops working at once.
+    @Sendable func rotateDeviceToken(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<DeviceToken> {
+        let reference = context.cameraReference
+        let token = APIKeyToken.generate(prefix: APIKeyToken.deviceTokenPrefix)
+        try await database.transaction(for: context) { connection in
+            let cameras = CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
+            guard let camera = try await cameras.find(reference: reference, forUpdate: true),
+                  try await cameras.setDeviceToken(id: camera.id, token: token) else {
+                throw APIError.notFound("camera", reference)
+            }
+            try await audit.record(AuditTrail.change("camera_device_token_rotated", "camera", camera.id.uuidString),
+                                   context: context, on: connection)
+        }
+        return JSONResponse(DeviceToken(deviceToken: token))
+    }
+
+    /// The newest frame received from the camera.
+    @Sendable func latestFrame(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let reference = context.cameraReference
+        let latest = try await database.read(for: context) { connection -> (id: UUID, storageURI: String)? in
+            guard let camera = try await CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
+                .find(reference: reference) else {
+                throw APIError.notFound("camera", reference)
+            }
+            return try await CaptureRepository(connection, logger: context.logger).latest(cameraId: camera.id)
+        }
+        guard let latest, let bytes = try? media.read(latest.storageURI) else {
+            throw APIError(.notFound, code: "no_frame", message: "No frame has been received from camera '\(reference)' yet.")
+        }
+        return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "no-store",
+                                               .init("X-Capture-Id")!: latest.id.uuidString.lowercased()],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<Camera>> {
@@ -41,17 +102,23 @@ struct CamerasController {
         return JSONResponse(camera.redacted)
     }
 
-    @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {
+    @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Created> {
         let input = try await request.decodeInput(CameraInput.self, context: context)
         let id = ids.next()
+        // A camera that pushes frames gets its device token now, shown this once.
+        let token = input.resolvedSourceKind == .httpPush ? APIKeyToken.generate(prefix: APIKeyToken.deviceTokenPrefix) : nil
         let camera = try await database.transaction(for: context) { connection in
             let camera = try await CameraRegistration.create(input, id: id, on: connection, logger: context.logger, visibleTo: context.visibleTo)
+            if let token {
+                _ = try await CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
+                    .setDeviceToken(id: id, token: token)
+            }
             try await audit.record(AuditTrail.change("camera_created", "camera", id.uuidString,
                                                      details: try CameraInput(camera.redacted).auditDetails()),
                                    context: context, on: connection)
             return camera
         }
-        return JSONResponse(camera.redacted, status: .created)
+        return JSONResponse(Created(camera: camera.redacted, deviceToken: token), status: .created)
     }
 
     @Sendable func update(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {

@@ -29,8 +29,9 @@ public enum Migrations {
         Migration0001Core.migration,
         Migration0002Access.migration,
         Migration0003SiteIsolation.migration,
+        Migration0004Ingest.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.
-    public static let partitionedTables = ["audit_logs"]
+    public static let partitionedTables = ["audit_logs", "captures"]
 }

@@ -113,6 +113,36 @@ public struct CameraRepository: Sendable {
         }
     }
 
+    /// Replaces the camera's device token (stored as its SHA-256); the old one stops working at once.
+    public func setDeviceToken(id: UUID, token: String) async throws -> Bool {
+        let rows = try await connection.query("""
+            UPDATE cameras SET device_token_hash = \(APIKeyRepository.hash(token))
+            WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+            RETURNING id
+            """, logger: logger)
+        for try await _ in rows.decode(UUID.self) { return true }
+        return false
+    }
+
+    /// The active camera that owns this device token.
+    public func find(deviceToken token: String) async throws -> Camera? {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM cameras WHERE device_token_hash = \(APIKeyRepository.hash(token)) AND is_active
+            """, logger: logger)
+        return try await decode(rows).first
+    }
+
+    /// Finds a camera by the device id it reports, or else by its slug.
+    public func find(deviceId: String) async throws -> Camera? {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM cameras
+            WHERE (device_id = \(deviceId) OR slug = \(CameraSlug.normalize(deviceId)))
+              AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+            ORDER BY (device_id = \(deviceId)) DESC LIMIT 1
+            """, logger: logger)
+        return try await decode(rows).first
+    }
+
     /// Deletes the camera and, by the schema's cascade, its zones.
     public func delete(id: UUID) async throws -> Bool {
         let rows = try await connection.query("DELETE FROM cameras WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) RETURNING id", logger: logger)

@@ -1,0 +1,178 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import VigilCore
+import VigilStore
+
+/// `POST /api/v1/ingest/frame`: a camera (an ESP32, typically) sends one JPEG.
+///
+/// Order of work, so that an acknowledged frame is never lost and a refused one leaves nothing:
+/// validate everything in memory; then, in one transaction under a per-camera lock, detect a
+/// repeat, write the staging file atomically, insert the capture, its media file and its
+/// analysis job; answer 201 only after the commit. If the transaction fails, the file goes.
+struct IngestController {
+    let database: Database
+    let media: any MediaStore
+    let ids: UUIDv7Generator
+    let now: @Sendable () -> Date
+    let maximumBytes: Int
+
+    /// A repeated device sequence number within this time is the same frame sent again.
+    static let sequenceWindow: TimeInterval = 24 * 3600
+    /// Identical bytes within this time are the same frame sent again.
+    static let contentWindow: TimeInterval = 10 * 60
+    /// Staging frames are deleted within minutes of analysis; this is the hard cap (seed 004).
+    static let stagingRetention: TimeInterval = 24 * 3600
+
+    func addRoutes(to routes: SecuredRoutes) {
+        routes.post("/ingest/frame", .permission(.ingestWrite), use: frame)
+    }
+
+    struct Accepted: Codable, Sendable {
+        var captureId: UUID
+        var duplicate: Bool
+        var width: Int?
+        var height: Int?
+        var sha256: String
+        var receivedAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case duplicate, width, height, sha256
+            case captureId = "capture_id"
+            case receivedAt = "received_at"
+        }
+    }
+
+    @Sendable func frame(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Accepted> {
+        guard let principal = context.principal else { throw AuthenticationMiddleware.invalidSession }
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("image/jpeg") || contentType.hasPrefix("application/octet-stream") else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           message: "Send the frame as the raw body with Content-Type: image/jpeg.")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try await request.body.collect(upTo: maximumBytes).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, code: "too_large", message: "A frame may be at most \(maximumBytes) bytes.")
+        }
+        guard !bytes.isEmpty else { throw APIError(.badRequest, code: "empty_body", message: "The body holds no image.") }
+        let info: JPEGInspector.Info
+        do {
+            info = try JPEGInspector.inspect(bytes)
+        } catch .notAJPEG {
+            throw APIError(.badRequest, code: "not_a_jpeg", message: "The body is not a JPEG image.")
+        } catch .truncated {
+            throw APIError(.badRequest, code: "truncated_jpeg", message: "The JPEG ends early; the upload was probably cut off.")
+        } catch .invalidDimensions {
+            throw APIError(.badRequest, code: "invalid_jpeg", message: "The JPEG's frame header gives no size.")
+        }
+        let headers = try FrameHeaders(request.headers)
+        let sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let receivedAt = now()
+        let captureId = ids.next()
+        let jobId = ids.next()
+
+        let camera = try await camera(for: principal, headers: headers, context: context)
+        guard camera.isActive else {
+            throw APIError(.conflict, code: "camera_inactive", message: "Camera '\(camera.slug)' is switched off in Vigil.")
+        }
+        let deviceId = headers.deviceId ?? camera.deviceId ?? camera.slug
+        let relativePath = FileSystemMediaStore.stagingPath(device: deviceId, day: receivedAt, captureId: captureId)
+        let media = self.media
+        do {
+            let accepted = try await database.transaction(for: context) { connection -> Accepted in
+                let captures = CaptureRepository(connection, logger: context.logger)
+                try await captures.lockCamera(camera.id)
+                if let existing = try await captures.duplicate(
+                    cameraId: camera.id, deviceSeq: headers.deviceSeq, sha256: sha256,
+                    seqSince: receivedAt.addingTimeInterval(-Self.sequenceWindow),
+                    shaSince: receivedAt.addingTimeInterval(-Self.contentWindow)) {
+                    return Accepted(captureId: existing, duplicate: true, sha256: sha256)
+                }
+                let uri = try media.write(bytes, at: relativePath)
+                try await captures.insert(.init(
+                    id: captureId, receivedAt: receivedAt, cameraId: camera.id, deviceId: deviceId, deviceSeq: headers.deviceSeq,
+                    capturedAt: headers.capturedAt, source: .httpPush, storageURI: uri, sha256: sha256, byteSize: bytes.count,
+                    width: info.width, height: info.height, jobId: jobId,
+                    retentionUntil: receivedAt.addingTimeInterval(Self.stagingRetention)))
+                try await JobRepository(connection, logger: context.logger).enqueue(
+                    id: jobId, type: .analyzeCapture, queue: "analysis",
+                    payload: .object(["capture_id": .string(captureId.uuidString), "camera_id": .string(camera.id.uuidString),
+                                      "received_at": .string(receivedAt.formatted(.iso8601))]))
+                return Accepted(captureId: captureId, duplicate: false, width: info.width, height: info.height, sha256: sha256,
+                                receivedAt: receivedAt)
+            }
+            return JSONResponse(accepted, status: accepted.duplicate ? .ok : .created)
+        } catch {
+            // Nothing half-written survives: a file whose row did not commit is removed. The path
+            // is named by this request's fresh capture id, so no other frame's file can be there.
+            try? media.remove(media.uri(for: relativePath))
+            throw error
+        }
+    }
+
+    /// The camera a frame belongs to: the token's own camera, or the one `X-Device-Id` names.
+    private func camera(for principal: Principal, headers: FrameHeaders, context: VigilRequestContext) async throws -> Camera {
+        switch principal.kind {
+        case .device:
+            guard let camera = try await database.read(for: context, { try await CameraRepository($0, logger: context.logger).find(id: principal.id) }) else {
+                throw AuthenticationMiddleware.invalidSession
+            }
+            if let claimed = headers.deviceId, claimed != camera.deviceId, CameraSlug.normalize(claimed) != camera.slug {
+                throw APIError(.forbidden, code: "device_mismatch",
+                               message: "This device token belongs to camera '\(camera.slug)', not '\(claimed)'.")
+            }
+            return camera
+        case .user, .apiKey:
+            guard let deviceId = headers.deviceId else {
+                throw APIError(.badRequest, code: "missing_device_id", message: "Name the camera in X-Device-Id (its device id or slug).")
+            }
+            let visibleTo = context.visibleTo
+            guard let camera = try await database.read(for: context, {
+                try await CameraRepository($0, logger: context.logger, visibleTo: visibleTo).find(deviceId: deviceId)
+            }) else {
+                throw APIError(.notFound, code: "unknown_device", message: "No camera has the device id or slug '\(deviceId)'.")
+            }
+            return camera
+        }
+    }
+}
+
+/// The frame's own description: `X-Device-Id`, `X-Device-Seq`, `X-Capture-Time`.
+struct FrameHeaders {
+    var deviceId: String?
+    var deviceSeq: Int64?
+    var capturedAt: Date?
+
+    init(_ headers: HTTPFields) throws {
+        if let id = headers[.xDeviceId]?.trimmingCharacters(in: .whitespaces), !id.isEmpty {
+            guard id.count <= 100 else { throw APIError.invalidParameter("X-Device-Id", "must be at most 100 characters") }
+            deviceId = id
+        }
+        if let text = headers[.xDeviceSeq] {
+            guard let seq = Int64(text), seq >= 0 else {
+                throw APIError.invalidParameter("X-Device-Seq", "must be a whole number from 0; got '\(text.prefix(40))'")
+            }
+            deviceSeq = seq
+        }
+        if let text = headers[.xCaptureTime] {
+            if let milliseconds = Int64(text) {
+                capturedAt = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            } else if let date = try? APIJSON.decoder.decode(Date.self, from: Data("\"\(text)\"".utf8)) {
+                capturedAt = date
+            } else {
+                throw APIError.invalidParameter("X-Capture-Time", "must be an ISO 8601 time or Unix milliseconds; got '\(text.prefix(40))'")
+            }
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let xDeviceId = Self("X-Device-Id")!
+    static let xDeviceSeq = Self("X-Device-Seq")!
+    static let xCaptureTime = Self("X-Capture-Time")!
+}

@@ -1,0 +1,139 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where frames and clips live. Rows name files by a storage URI (`file:staging/...`), never by
+/// an absolute path, so the data folder can move.
+public protocol MediaStore: Sendable {
+    /// Writes `bytes` durably at `relativePath` and returns its URI; the file is either all there or absent.
+    func write(_ bytes: [UInt8], at relativePath: String) throws -> String
+    func read(_ uri: String) throws -> [UInt8]
+    func remove(_ uri: String) throws
+    func exists(_ uri: String) -> Bool
+    /// The URI a file at `relativePath` has (whether or not it exists).
+    func uri(for relativePath: String) -> String
+}
+
+/// Seed 004's layout under the data folder: `staging/<device>/<YYYY-MM-DD>/<capture>.jpg`,
+/// `events/...`, `thumbs/...`.
+public struct FileSystemMediaStore: MediaStore {
+    public let root: URL
+    static let scheme = "file:"
+
+    public init(root: URL) {
+        self.root = root.standardizedFileURL
+    }
+
+    /// The staging path of a capture, by seed 004.
+    public static func stagingPath(device: String, day: Date, captureId: UUID) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day], from: day)
+        let folder = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+        return "staging/\(safeComponent(device))/\(folder)/\(captureId.uuidString.lowercased()).jpg"
+    }
+
+    /// A device id as one safe path component: no separators, no dot-dot.
+    static func safeComponent(_ text: String) -> String {
+        let cleaned = String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.prefix(100))
+        return cleaned.isEmpty ? "_" : cleaned
+    }
+
+    public func write(_ bytes: [UInt8], at relativePath: String) throws -> String {
+        let destination = try url(relativePath)
+        let folder = destination.deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let temporary = folder.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw MediaStoreError.io("create \(temporary.lastPathComponent)", errno) }
+        var written = 0
+        let writeFailed: Int32? = bytes.withUnsafeBytes { buffer in
+            while written < buffer.count {
+                let result = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                written += result
+            }
+            return nil
+        }
+        if let writeFailed {
+            close(fd)
+            unlink(temporary.path)
+            throw MediaStoreError.io("write", writeFailed)
+        }
+        // The bytes reach the disk before the name does, so a crash never leaves a short file under the real name.
+        guard fsync(fd) == 0 else {
+            let error = errno
+            close(fd)
+            unlink(temporary.path)
+            throw MediaStoreError.io("fsync", error)
+        }
+        close(fd)
+        guard rename(temporary.path, destination.path) == 0 else {
+            let error = errno
+            unlink(temporary.path)
+            throw MediaStoreError.io("rename", error)
+        }
+        let folderFD = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderFD >= 0 {
+            fsync(folderFD)
+            close(folderFD)
+        }
+        return Self.scheme + relativePath
+    }
+
+    public func read(_ uri: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: try path(of: uri).path) else {
+            throw MediaStoreError.missing(uri)
+        }
+        return Array(data)
+    }
+
+    public func remove(_ uri: String) throws {
+        let file = try path(of: uri)
+        if unlink(file.path) != 0 && errno != ENOENT {
+            throw MediaStoreError.io("unlink", errno)
+        }
+    }
+
+    public func uri(for relativePath: String) -> String {
+        Self.scheme + relativePath
+    }
+
+    public func exists(_ uri: String) -> Bool {
+        guard let file = try? path(of: uri) else { return false }
+        return FileManager.default.fileExists(atPath: file.path)
+    }
+
+    public func path(of uri: String) throws -> URL {
+        guard uri.hasPrefix(Self.scheme) else { throw MediaStoreError.foreignURI(uri) }
+        return try url(String(uri.dropFirst(Self.scheme.count)))
+    }
+
+    /// Refuses paths that would leave the root.
+    private func url(_ relativePath: String) throws -> URL {
+        let components = relativePath.split(separator: "/")
+        guard !relativePath.hasPrefix("/"), !components.isEmpty, !components.contains(".."), !components.contains(".") else {
+            throw MediaStoreError.foreignURI(relativePath)
+        }
+        return root.appendingPathComponent(relativePath)
+    }
+}
+
+public enum MediaStoreError: Error, CustomStringConvertible, Equatable {
+    case io(String, Int32)
+    case missing(String)
+    case foreignURI(String)
+
+    public var description: String {
+        switch self {
+        case .io(let step, let code): "media storage: \(step) failed: \(String(cString: strerror(code)))"
+        case .missing(let uri): "media storage: \(uri) is missing"
+        case .foreignURI(let uri): "media storage: \(uri) is not a path inside the media folder"
+        }
+    }
+}
