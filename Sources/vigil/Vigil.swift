@@ -22,7 +22,7 @@ struct Vigil: AsyncParsableCommand {
               VIGIL_LOG_LEVEL           trace ... critical (default info)
               VIGIL_DB_MAX_CONNECTIONS  database pool size (default 20)
             """,
-        subcommands: [Serve.self, Migrate.self, CameraCommand.self, UserCommand.self, APIKeyCommand.self],
+        subcommands: [Serve.self, Migrate.self, CameraCommand.self, UserCommand.self, APIKeyCommand.self, Simulate.self],
         defaultSubcommand: nil)
 }
 

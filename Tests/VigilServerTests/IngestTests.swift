@@ -70,6 +70,30 @@ struct IngestTests {
         }
     }
 
+    @Test("multipart/form-data with an 'image' field and the frame's fields works like a raw body")
+    func multipart() async throws {
+        try await TestApp.run { app in
+            let camera = try await pushCamera(app)
+            let boundary = "vigil-test-\(UUID().uuidString)"
+            let image = try photo("person.jpg")
+            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"device_seq\"\r\n\r\n42\r\n".utf8)
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"frame.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+            body += image + Array("\r\n--\(boundary)--\r\n".utf8)
+            let reply = try await post(app, body, token: camera.token, contentType: "multipart/form-data; boundary=\(boundary)")
+            #expect(reply.status == .created, "\(reply.text)")
+            #expect(reply["width"] == .number(640))
+            #expect(try await app.database.scalar("SELECT device_seq FROM captures", as: Int64.self) == 42)
+            let uri = try #require(try await app.database.scalar("SELECT storage_uri FROM captures", as: String.self))
+            #expect(try app.media.read(uri) == image)
+
+            let noImage = try await post(app, Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n1\r\n--\(boundary)--".utf8),
+                                         token: camera.token, contentType: "multipart/form-data; boundary=\(boundary)")
+            #expect(noImage.errorCode == "missing_image")
+            let broken = try await post(app, Array("garbage".utf8), token: camera.token, contentType: "multipart/form-data; boundary=\(boundary)")
+            #expect(broken.errorCode == "invalid_multipart")
+        }
+    }
+
     @Test("a repeated sequence number or identical bytes are answered 200 with the first capture, stored once")
     func duplicates() async throws {
         try await TestApp.run { app in

@@ -78,6 +78,23 @@ struct ProcessTests {
         let created = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         #expect(created.status == .created)
 
+        // A simulated ESP32 registers itself and sends the darknet photos through the real endpoint.
+        let simulated = try await LaunchedProcess.run(vigil, [
+            "simulate", "--camera", "Porch Cam", "--images", "/usr/share/darknet/data", "--register",
+            "--api-key", apiKey, "--url", "http://127.0.0.1:\(port)", "--fps", "50",
+        ])
+        #expect(simulated.status == 0, "\(simulated.output)")
+        #expect(simulated.output.contains("registered camera porch_cam"))
+        #expect(simulated.output.contains("sent 7 frames: 7 stored"), "\(simulated.output)")
+        var latest = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/v1/cameras/porch_cam/latest.jpg")
+        latest.headers.add(name: "X-API-Key", value: apiKey)
+        let frame = try await HTTPClient.shared.execute(latest, timeout: .seconds(10))
+        #expect(frame.status == .ok)
+        #expect(frame.headers.first(name: "Content-Type") == "image/jpeg")
+        let stored = try FileManager.default.subpathsOfDirectory(atPath: data.appendingPathComponent("staging/porch_cam").path)
+            .filter { $0.hasSuffix(".jpg") }
+        #expect(stored.count == 7, "seed 004's layout: staging/<device>/<day>/<capture>.jpg")
+
         // The same data folder cannot be served twice.
         let second = try await LaunchedProcess.run(vigil, ["serve"],
                                                    environment: environment.merging(["VIGIL_PORT": "\(try freeLocalPort())"]) { $1 })

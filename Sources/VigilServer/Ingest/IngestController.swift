@@ -48,17 +48,38 @@ struct IngestController {
 
     @Sendable func frame(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Accepted> {
         guard let principal = context.principal else { throw AuthenticationMiddleware.invalidSession }
-        let contentType = request.headers[.contentType]?.lowercased() ?? ""
-        guard contentType.hasPrefix("image/jpeg") || contentType.hasPrefix("application/octet-stream") else {
+        let contentType = request.headers[.contentType] ?? ""
+        let isMultipart = contentType.lowercased().hasPrefix("multipart/form-data")
+        guard isMultipart || contentType.lowercased().hasPrefix("image/jpeg") || contentType.lowercased().hasPrefix("application/octet-stream") else {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
-                           message: "Send the frame as the raw body with Content-Type: image/jpeg.")
+                           message: "Send the frame as the raw body with Content-Type: image/jpeg, or as the 'image' field of multipart/form-data.")
         }
-        let bytes: [UInt8]
+        var body: [UInt8]
         do {
-            bytes = Array(try await request.body.collect(upTo: maximumBytes).readableBytesView)
+            // A multipart body carries a little more than the image: its headers and fields.
+            body = Array(try await request.body.collect(upTo: maximumBytes + (isMultipart ? 16_384 : 0)).readableBytesView)
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, code: "too_large", message: "A frame may be at most \(maximumBytes) bytes.")
         }
+        var form: MultipartFormData?
+        if isMultipart {
+            guard let boundary = MultipartFormData.boundary(fromContentType: contentType) else {
+                throw APIError(.badRequest, code: "invalid_multipart", message: "The multipart content type names no boundary.")
+            }
+            do {
+                form = try MultipartFormData(body: body, boundary: boundary)
+            } catch {
+                throw APIError(.badRequest, code: "invalid_multipart", message: "The multipart body is malformed: \(error).")
+            }
+            guard let image = form?.part(named: "image") else {
+                throw APIError(.badRequest, code: "missing_image", message: "The multipart body has no 'image' field.")
+            }
+            guard image.body.count <= maximumBytes else {
+                throw APIError(.contentTooLarge, code: "too_large", message: "A frame may be at most \(maximumBytes) bytes.")
+            }
+            body = image.body
+        }
+        let bytes = body
         guard !bytes.isEmpty else { throw APIError(.badRequest, code: "empty_body", message: "The body holds no image.") }
         let info: JPEGInspector.Info
         do {
@@ -70,7 +91,7 @@ struct IngestController {
         } catch .invalidDimensions {
             throw APIError(.badRequest, code: "invalid_jpeg", message: "The JPEG's frame header gives no size.")
         }
-        let headers = try FrameHeaders(request.headers)
+        let headers = try FrameHeaders(request.headers, form: form)
         let sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
         let receivedAt = now()
         let captureId = ids.next()
@@ -142,13 +163,19 @@ struct IngestController {
     }
 }
 
-/// The frame's own description: `X-Device-Id`, `X-Device-Seq`, `X-Capture-Time`.
+/// The frame's own description: `X-Device-Id`, `X-Device-Seq`, `X-Capture-Time`, or the form
+/// fields `device_id`, `device_seq`, `capture_time` of a multipart upload.
 struct FrameHeaders {
     var deviceId: String?
     var deviceSeq: Int64?
     var capturedAt: Date?
 
-    init(_ headers: HTTPFields) throws {
+    init(_ headers: HTTPFields, form: MultipartFormData? = nil) throws {
+        var headers = headers
+        for (field, header) in [("device_id", HTTPField.Name.xDeviceId), ("device_seq", .xDeviceSeq), ("capture_time", .xCaptureTime)]
+        where headers[header] == nil {
+            if let value = form?.text(field) { headers[header] = value }
+        }
         if let id = headers[.xDeviceId]?.trimmingCharacters(in: .whitespaces), !id.isEmpty {
             guard id.count <= 100 else { throw APIError.invalidParameter("X-Device-Id", "must be at most 100 characters") }
             deviceId = id

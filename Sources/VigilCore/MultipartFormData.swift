@@ -1,0 +1,108 @@
+/// A `multipart/form-data` body (RFC 7578) read whole from memory: the ingest endpoint's
+/// bodies are bounded and small, so no streaming parser is needed.
+public struct MultipartFormData: Sendable {
+    public struct Part: Sendable, Equatable {
+        public var name: String
+        public var filename: String?
+        public var contentType: String?
+        public var body: [UInt8]
+    }
+
+    public enum Problem: Error, Equatable, Sendable {
+        case missingBoundary
+        case malformed(String)
+    }
+
+    public let parts: [Part]
+
+    public func part(named name: String) -> Part? {
+        parts.first { $0.name == name }
+    }
+
+    /// The text value of a field, if present and UTF-8.
+    public func text(_ name: String) -> String? {
+        part(named: name).flatMap { String(validating: $0.body, as: UTF8.self) }
+    }
+
+    /// The boundary of a `multipart/form-data; boundary=...` content type.
+    public static func boundary(fromContentType contentType: String) -> String? {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == "boundary" else { continue }
+            var value = pair[1].trimmingCharacters(in: .whitespaces)
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            return (1...70).contains(value.count) ? value : nil
+        }
+        return nil
+    }
+
+    public init(body: [UInt8], boundary: String) throws(Problem) {
+        let delimiter = Array("--\(boundary)".utf8)
+        guard var position = Self.find(delimiter, in: body, from: 0) else { throw .malformed("no opening boundary") }
+        var parts: [Part] = []
+        while true {
+            position += delimiter.count
+            // "--" after a delimiter closes the body.
+            if position + 1 < body.count, body[position] == 0x2D, body[position + 1] == 0x2D { break }
+            guard position + 1 < body.count, body[position] == 0x0D, body[position + 1] == 0x0A else {
+                throw .malformed("a boundary is not followed by a line break")
+            }
+            position += 2
+            guard let headerEnd = Self.find([0x0D, 0x0A, 0x0D, 0x0A], in: body, from: position) else {
+                throw .malformed("a part has no end of headers")
+            }
+            let headers = String(decoding: body[position..<headerEnd], as: UTF8.self)
+            let contentStart = headerEnd + 4
+            guard let next = Self.find([0x0D, 0x0A] + delimiter, in: body, from: contentStart) else {
+                throw .malformed("a part is not closed by a boundary")
+            }
+            parts.append(try Self.part(headers: headers, body: Array(body[contentStart..<next])))
+            position = next + 2
+        }
+        self.parts = parts
+    }
+
+    private static func part(headers: String, body: [UInt8]) throws(Problem) -> Part {
+        var name: String?
+        var filename: String?
+        var contentType: String?
+        for line in headers.split(separator: "\r\n") {
+            let pair = line.split(separator: ":", maxSplits: 1)
+            guard pair.count == 2 else { continue }
+            let field = pair[0].trimmingCharacters(in: .whitespaces).lowercased()
+            let value = pair[1].trimmingCharacters(in: .whitespaces)
+            switch field {
+            case "content-disposition":
+                for parameter in value.split(separator: ";").dropFirst() {
+                    let item = parameter.split(separator: "=", maxSplits: 1)
+                    guard item.count == 2 else { continue }
+                    var text = item[1].trimmingCharacters(in: .whitespaces)
+                    if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 { text = String(text.dropFirst().dropLast()) }
+                    switch item[0].trimmingCharacters(in: .whitespaces).lowercased() {
+                    case "name": name = text
+                    case "filename": filename = text
+                    default: break
+                    }
+                }
+            case "content-type":
+                contentType = value
+            default:
+                break
+            }
+        }
+        guard let name else { throw .malformed("a part has no name") }
+        return Part(name: name, filename: filename, contentType: contentType, body: body)
+    }
+
+    /// The index where `needle` starts in `haystack` at or after `start`.
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+        let first = needle[0]
+        var index = start
+        while index <= haystack.count - needle.count {
+            if haystack[index] == first && haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+            index += 1
+        }
+        return nil
+    }
+}
