@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var secureCookies = false
     /// The largest frame the ingest endpoint accepts, in bytes.
     public var ingestMaxBytes = 8 << 20
+    /// Below this fraction of free disk, retention deletes the oldest media.
+    public var minimumFreeDiskFraction = 0.05
     public var logFormat = LogFormat.text
     public var logLevel = Logger.Level.info
 
@@ -107,6 +109,14 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 configuration.ingestMaxBytes = bytes
             } else {
                 problems.append("VIGIL_INGEST_MAX_BYTES must be a number of bytes from 1024 to 268435456; got '\(text)'")
+            }
+        }
+        if let text = value("VIGIL_MIN_FREE_DISK") {
+            let number = text.hasSuffix("%") ? Double(text.dropLast()).map { $0 / 100 } : Double(text)
+            if let number, (0...0.9).contains(number) {
+                configuration.minimumFreeDiskFraction = number
+            } else {
+                problems.append("VIGIL_MIN_FREE_DISK must be a percentage such as 5% (or a fraction such as 0.05), at most 90%; got '\(text)'")
             }
         }
         if let text = value("VIGIL_LOG_FORMAT") {

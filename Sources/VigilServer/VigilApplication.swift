@@ -98,10 +98,16 @@ public enum VigilApplication {
         -> Application<RouterResponder<VigilRequestContext>> {
         let router = buildRouter(services, role: configuration.role, logger: logger).router
         let database = services.database
+        var background: [any Service] = [database.client, PostgresSessionDriver(database: database, now: services.now)]
+        if configuration.role != .api {
+            var policy = RetentionPolicy()
+            policy.minimumFreeDiskFraction = configuration.minimumFreeDiskFraction
+            background.append(RetentionService(run: retentionRun(services, policy: policy, logger: logger), now: services.now))
+        }
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),
-            services: [database.client, PostgresSessionDriver(database: database, now: services.now)],
+            services: background,
             logger: logger)
         let now = services.now
         app.beforeServerStarts {
@@ -109,6 +115,13 @@ public enum VigilApplication {
             try await prepareTables(database: database, now: now(), logger: logger)
         }
         return app
+    }
+
+    /// Retention over the services' media store, measuring free space where the store is a folder.
+    public static func retentionRun(_ services: AppServices, policy: RetentionPolicy, logger: Logger) -> RetentionRun {
+        let folder = (services.media as? FileSystemMediaStore)?.root
+        return RetentionRun(database: services.database, media: services.media, policy: policy, ids: services.ids, logger: logger,
+                            freeDiskFraction: { folder.flatMap(RetentionRun.freeFraction(of:)) })
     }
 
     /// Applies pending migrations, or fails naming them when the policy forbids it.

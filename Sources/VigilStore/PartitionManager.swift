@@ -22,6 +22,7 @@ public struct PartitionManager: Sendable {
     @discardableResult
     public func ensurePartitions(of table: String, around date: Date, monthsAhead: Int = 3,
                                  on connection: PostgresConnection) async throws -> [String] {
+        try await serialize(on: connection)
         let key = try await partitionKey(of: table, on: connection)
         let existing = Set(try await partitionNames(of: table, on: connection))
         var created: [String] = []
@@ -52,6 +53,7 @@ public struct PartitionManager: Sendable {
     @discardableResult
     public func dropPartitions(of table: String, olderThan cutoff: Date,
                                on connection: PostgresConnection) async throws -> [String] {
+        try await serialize(on: connection)
         var dropped: [String] = []
         for partition in try await monthlyPartitions(of: table, on: connection) where partition.isEntirelyBefore(cutoff) {
             try await execute("DROP TABLE \(quoted(partition.name))", on: connection)
@@ -64,6 +66,15 @@ public struct PartitionManager: Sendable {
     }
 
     // MARK: -
+
+    /// Arbitrary constant naming the partition-maintenance lock among advisory locks.
+    static let lockKey: Int64 = 0x5649_4749_4C_5041  // "VIGILPA"
+
+    /// One partition change at a time across every Vigil process (start-up, retention, other
+    /// nodes), until the caller's transaction ends: two runners never wait on each other's DDL.
+    private func serialize(on connection: PostgresConnection) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+    }
 
     private func createPartition(_ partition: MonthlyPartition, key: String, defaultName: String,
                                  on connection: PostgresConnection) async throws {

@@ -21,8 +21,9 @@ struct Vigil: AsyncParsableCommand {
               VIGIL_LOG_FORMAT          text | json (default text)
               VIGIL_LOG_LEVEL           trace ... critical (default info)
               VIGIL_DB_MAX_CONNECTIONS  database pool size (default 20)
+              VIGIL_MIN_FREE_DISK       below this free disk space the oldest media go (default 5%)
             """,
-        subcommands: [Serve.self, Migrate.self, CameraCommand.self, UserCommand.self, APIKeyCommand.self, Simulate.self],
+        subcommands: [Serve.self, Migrate.self, CameraCommand.self, UserCommand.self, APIKeyCommand.self, Simulate.self, RetentionCommand.self],
         defaultSubcommand: nil)
 }
 

@@ -70,7 +70,10 @@ struct TestApp {
                                    registry: PrometheusCollectorRegistry(), now: { clock.now }, loginThrottle: loginThrottle,
                                    ingestMaxBytes: ingestMaxBytes)
         let policy = VigilApplication.buildRouter(services, logger: logger).policy
-        let app = VigilApplication.build(configuration: ServerConfiguration(), services: services, logger: logger)
+        // The api role: tests drive background work (retention) themselves, with their own clock.
+        var configuration = ServerConfiguration()
+        configuration.role = .api
+        let app = VigilApplication.build(configuration: configuration, services: services, logger: logger)
         do {
             try await app.test(.router) { client in
                 var adminKey = ""

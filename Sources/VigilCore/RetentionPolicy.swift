@@ -1,0 +1,52 @@
+import Foundation
+
+/// How long things are kept (seed 004 §4, seed 002 §17). Every limit is configurable.
+public struct RetentionPolicy: Sendable, Equatable {
+    /// A staging frame goes this long after its analysis finished...
+    public var stagingAfterAnalysis: TimeInterval = 15 * 60
+    /// ...and at the latest this long after it arrived, analysed or not.
+    public var stagingHardCap: TimeInterval = 24 * 3600
+    /// Whole monthly partitions older than this are dropped, per table.
+    public var partitionRetention: [String: TimeInterval] = [
+        "captures": 30 * 86_400,
+        "audit_logs": 3 * 365 * 86_400,
+    ]
+    /// Partitions are created this many months ahead.
+    public var monthsAhead = 3
+    /// Below this fraction of free disk space, the oldest media are deleted until it is back above.
+    public var minimumFreeDiskFraction = 0.05
+
+    public init() {}
+
+    /// When a partition of `table` becomes droppable, if the table has a retention.
+    public func partitionCutoff(for table: String, now: Date) -> Date? {
+        partitionRetention[table].map { now.addingTimeInterval(-$0) }
+    }
+}
+
+/// What one retention run did (or, dry, would do).
+public struct RetentionReport: Codable, Sendable, Equatable {
+    public var dryRun: Bool
+    public var stagingFramesDiscarded = 0
+    public var expiredMediaDeleted = 0
+    public var diskPressureMediaDeleted = 0
+    public var bytesFreed: Int64 = 0
+    public var partitionsCreated: [String] = []
+    public var partitionsDropped: [String] = []
+    public var missingFiles = 0
+
+    public init(dryRun: Bool) {
+        self.dryRun = dryRun
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dryRun = "dry_run"
+        case stagingFramesDiscarded = "staging_frames_discarded"
+        case expiredMediaDeleted = "expired_media_deleted"
+        case diskPressureMediaDeleted = "disk_pressure_media_deleted"
+        case bytesFreed = "bytes_freed"
+        case partitionsCreated = "partitions_created"
+        case partitionsDropped = "partitions_dropped"
+        case missingFiles = "missing_files"
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import VigilCore
+import VigilStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One pass of retention (seed 004 §4, seed 002 §17): staging frames, expired media, partitions,
+/// and the oldest media when the disk runs short. Shared by the hourly service and
+/// `vigil retention run`.
+public struct RetentionRun: Sendable {
+    let database: Database
+    let media: any MediaStore
+    let policy: RetentionPolicy
+    let ids: UUIDv7Generator
+    let logger: Logger
+    /// The fraction of the media disk that is free, `nil` when it cannot be told.
+    let freeDiskFraction: @Sendable () -> Double?
+
+    static let batchSize = 500
+
+    public init(database: Database, media: any MediaStore, policy: RetentionPolicy = RetentionPolicy(),
+                ids: UUIDv7Generator = UUIDv7Generator(), logger: Logger,
+                freeDiskFraction: @escaping @Sendable () -> Double?) {
+        self.database = database
+        self.media = media
+        self.policy = policy
+        self.ids = ids
+        self.logger = logger
+        self.freeDiskFraction = freeDiskFraction
+    }
+
+    /// The free fraction of the filesystem holding `folder`.
+    public static func freeFraction(of folder: URL) -> Double? {
+        var stats = statvfs()
+        guard statvfs(folder.path, &stats) == 0, stats.f_blocks > 0 else { return nil }
+        return Double(stats.f_bavail) / Double(stats.f_blocks)
+    }
+
+    /// Does the pass at `now`; with `dryRun`, only counts what it would do.
+    public func perform(now: Date, dryRun: Bool) async throws -> RetentionReport {
+        var report = RetentionReport(dryRun: dryRun)
+        try await partitions(now: now, dryRun: dryRun, into: &report)
+        let logger = self.logger
+        let policy = self.policy
+
+        // Staging frames, in batches: rows first (committed), then files.
+        while true {
+            let due = try await database.read { try await RetentionRepository($0, logger: logger)
+                .dueStagingFrames(now: now, afterAnalysis: policy.stagingAfterAnalysis, hardCap: policy.stagingHardCap,
+                                  limit: dryRun ? 1_000_000 : Self.batchSize) }
+            if dryRun {
+                report.stagingFramesDiscarded = due.count
+                report.bytesFreed += due.reduce(0) { $0 + $1.byteSize }
+                break
+            }
+            guard !due.isEmpty else { break }
+            try await database.transaction { try await RetentionRepository($0, logger: logger).discardStagingFrames(due.compactMap(\.captureId), now: now) }
+            remove(due, into: &report)
+            report.stagingFramesDiscarded += due.count
+        }
+
+        // Media past their retention.
+        while true {
+            let due = try await database.read { try await RetentionRepository($0, logger: logger)
+                .expiredMedia(now: now, limit: dryRun ? 1_000_000 : Self.batchSize) }
+            if dryRun {
+                report.expiredMediaDeleted = due.count
+                report.bytesFreed += due.reduce(0) { $0 + $1.byteSize }
+                break
+            }
+            guard !due.isEmpty else { break }
+            try await database.transaction { try await RetentionRepository($0, logger: logger).deleteMedia(due.compactMap(\.mediaId)) }
+            remove(due, into: &report)
+            report.expiredMediaDeleted += due.count
+        }
+
+        // Disk pressure: the oldest media go first, a small batch at a time, until there is room.
+        while !dryRun, let free = freeDiskFraction(), free < policy.minimumFreeDiskFraction {
+            let oldest = try await database.read { try await RetentionRepository($0, logger: logger).oldestMedia(limit: 50) }
+            guard !oldest.isEmpty else {
+                logger.warning("disk space is low and no media are left to delete", metadata: ["free": "\(free)"])
+                break
+            }
+            try await database.transaction { try await RetentionRepository($0, logger: logger).deleteMedia(oldest.compactMap(\.mediaId)) }
+            remove(oldest, into: &report)
+            report.diskPressureMediaDeleted += oldest.count
+        }
+
+        if !dryRun {
+            let details = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(report))
+            let id = ids.next()
+            try await database.transaction { connection in
+                try await AuditRepository(connection, logger: logger).record(
+                    AuditEntry(actor: "system:retention", action: "retention_run", resourceType: "system", details: details),
+                    id: id, at: now)
+            }
+        }
+        logger.info("retention pass", metadata: [
+            "dry_run": "\(dryRun)", "staging": "\(report.stagingFramesDiscarded)", "expired": "\(report.expiredMediaDeleted)",
+            "disk_pressure": "\(report.diskPressureMediaDeleted)", "bytes": "\(report.bytesFreed)",
+            "partitions_dropped": "\(report.partitionsDropped)",
+        ])
+        return report
+    }
+
+    private func partitions(now: Date, dryRun: Bool, into report: inout RetentionReport) async throws {
+        let logger = self.logger
+        let policy = self.policy
+        for table in Migrations.partitionedTables {
+            let cutoff = policy.partitionCutoff(for: table, now: now)
+            let (created, dropped) = try await database.transaction { connection -> ([String], [String]) in
+                let manager = PartitionManager(logger: logger)
+                if dryRun {
+                    let old = try await manager.monthlyPartitions(of: table, on: connection)
+                        .filter { cutoff.map($0.isEntirelyBefore) ?? false }.map(\.name)
+                    return ([], old)
+                }
+                let created = try await manager.ensurePartitions(of: table, around: now, monthsAhead: policy.monthsAhead, on: connection)
+                guard let cutoff else { return (created, []) }
+                return (created, try await manager.dropPartitions(of: table, olderThan: cutoff, on: connection))
+            }
+            report.partitionsCreated += created
+            report.partitionsDropped += dropped
+        }
+    }
+
+    private func remove(_ files: [RetentionRepository.DueFile], into report: inout RetentionReport) {
+        for file in files {
+            if !media.exists(file.storageURI) {
+                report.missingFiles += 1
+                continue
+            }
+            do {
+                try media.remove(file.storageURI)
+                report.bytesFreed += file.byteSize
+            } catch {
+                logger.error("cannot delete a media file", metadata: ["uri": "\(file.storageURI)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Runs retention every `interval` until shutdown.
+public struct RetentionService: Service {
+    let run: RetentionRun
+    let interval: Duration
+    let now: @Sendable () -> Date
+
+    public init(run: RetentionRun, interval: Duration = .seconds(3600), now: @escaping @Sendable () -> Date = { Date() }) {
+        self.run = run
+        self.interval = interval
+        self.now = now
+    }
+
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    _ = try await run.perform(now: now(), dryRun: false)
+                } catch is CancellationError {
+                    return
+                } catch {
+                    run.logger.error("retention pass failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}

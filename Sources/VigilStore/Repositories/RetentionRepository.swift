@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import PostgresNIO
+import VigilCore
+
+/// The SQL of retention: which frames and media are due, and taking their rows away.
+///
+/// - Important: Callers commit the row changes before deleting files, so a crash can leave a
+///   file without a row (swept later) but never a row pointing at a deleted file.
+public struct RetentionRepository: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    public init(_ connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    public struct DueFile: Sendable, Equatable {
+        public var mediaId: UUID?
+        public var captureId: UUID?
+        public var storageURI: String
+        public var byteSize: Int64
+    }
+
+    /// Staging frames analysed more than `afterAnalysis` ago, or received more than `hardCap` ago.
+    public func dueStagingFrames(now: Date, afterAnalysis: TimeInterval, hardCap: TimeInterval, limit: Int) async throws -> [DueFile] {
+        let rows = try await connection.query("""
+            SELECT id, storage_uri, COALESCE(byte_size, 0)::int8 FROM captures
+            WHERE storage_class = 'staging' AND storage_uri IS NOT NULL
+              AND ((analysis_status <> 'queued' AND analyzed_at < \(now.addingTimeInterval(-afterAnalysis)))
+                   OR received_at < \(now.addingTimeInterval(-hardCap)))
+            ORDER BY received_at LIMIT \(limit)
+            """, logger: logger)
+        var files: [DueFile] = []
+        for try await (id, uri, size) in rows.decode((UUID, String, Int64).self) {
+            files.append(DueFile(mediaId: nil, captureId: id, storageURI: uri, byteSize: size))
+        }
+        return files
+    }
+
+    /// Marks frames discarded and removes their staging media rows. A frame never analysed is marked skipped.
+    public func discardStagingFrames(_ captureIds: [UUID], now: Date) async throws {
+        guard !captureIds.isEmpty else { return }
+        try await connection.query("""
+            UPDATE captures SET storage_class = 'discarded', storage_uri = NULL,
+                analysis_status = CASE WHEN analysis_status = 'queued' THEN 'skipped' ELSE analysis_status END,
+                analysis_error = CASE WHEN analysis_status = 'queued' THEN 'the staging frame expired before analysis'
+                                      ELSE analysis_error END
+            WHERE id = ANY(\(captureIds))
+            """, logger: logger)
+        try await connection.query(
+            "DELETE FROM media_files WHERE capture_id = ANY(\(captureIds)) AND role = 'staging'", logger: logger)
+    }
+
+    /// Media (other than staging frames, which go with their capture) past `retention_until`.
+    public func expiredMedia(now: Date, limit: Int) async throws -> [DueFile] {
+        try await decodeMedia(try await connection.query("""
+            SELECT id, capture_id, storage_path, file_size FROM media_files
+            WHERE retention_until < \(now) AND role <> 'staging'
+            ORDER BY timestamp, id LIMIT \(limit)
+            """, logger: logger))
+    }
+
+    /// The oldest media of all, for when the disk runs short.
+    public func oldestMedia(limit: Int) async throws -> [DueFile] {
+        try await decodeMedia(try await connection.query("""
+            SELECT id, capture_id, storage_path, file_size FROM media_files ORDER BY timestamp, id LIMIT \(limit)
+            """, logger: logger))
+    }
+
+    /// Removes media rows; a capture whose file it was keeps its row, marked discarded.
+    public func deleteMedia(_ mediaIds: [UUID]) async throws {
+        guard !mediaIds.isEmpty else { return }
+        try await connection.query("""
+            WITH gone AS (DELETE FROM media_files WHERE id = ANY(\(mediaIds)) RETURNING capture_id, storage_path)
+            UPDATE captures SET storage_class = 'discarded', storage_uri = NULL
+            FROM gone WHERE captures.id = gone.capture_id AND captures.storage_uri = gone.storage_path
+            """, logger: logger)
+    }
+
+    private func decodeMedia(_ rows: PostgresRowSequence) async throws -> [DueFile] {
+        var files: [DueFile] = []
+        for try await (id, captureId, path, size) in rows.decode((UUID, UUID?, String, Int64).self) {
+            files.append(DueFile(mediaId: id, captureId: captureId, storageURI: path, byteSize: size))
+        }
+        return files
+    }
+}
