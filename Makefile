@@ -22,6 +22,7 @@ test: deps
 
 bench: build
 	scripts/bench
+	scripts/bench-ingest
 
 clean:
 	rm -rf .build

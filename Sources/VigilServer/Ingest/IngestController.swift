@@ -10,9 +10,10 @@ import VigilStore
 /// `POST /api/v1/ingest/frame`: a camera (an ESP32, typically) sends one JPEG.
 ///
 /// Order of work, so that an acknowledged frame is never lost and a refused one leaves nothing:
-/// validate everything in memory; then, in one transaction under a per-camera lock, detect a
-/// repeat, write the staging file atomically, insert the capture, its media file and its
-/// analysis job; answer 201 only after the commit. If the transaction fails, the file goes.
+/// validate everything in memory; write the staging file atomically (temp file, fsync, rename);
+/// then, in one transaction under a per-camera lock, detect a repeat and insert the capture, its
+/// media file and its analysis job; answer 201 only after the commit. A repeat or a failed
+/// transaction removes the file again.
 struct IngestController {
     let database: Database
     let media: any MediaStore
@@ -104,6 +105,10 @@ struct IngestController {
         let deviceId = headers.deviceId ?? camera.deviceId ?? camera.slug
         let relativePath = FileSystemMediaStore.stagingPath(device: deviceId, day: receivedAt, captureId: captureId)
         let media = self.media
+        // The file is made durable first, outside the camera's lock, so the lock covers only the
+        // duplicate check and the inserts; a duplicate or a failure removes the file again. The
+        // path is named by this request's fresh capture id, so no other frame's file can be there.
+        let uri = try media.write(bytes, at: relativePath)
         do {
             let accepted = try await database.transaction(for: context) { connection -> Accepted in
                 let captures = CaptureRepository(connection, logger: context.logger)
@@ -114,7 +119,6 @@ struct IngestController {
                     shaSince: receivedAt.addingTimeInterval(-Self.contentWindow)) {
                     return Accepted(captureId: existing, duplicate: true, sha256: sha256)
                 }
-                let uri = try media.write(bytes, at: relativePath)
                 try await captures.insert(.init(
                     id: captureId, receivedAt: receivedAt, cameraId: camera.id, deviceId: deviceId, deviceSeq: headers.deviceSeq,
                     capturedAt: headers.capturedAt, source: .httpPush, storageURI: uri, sha256: sha256, byteSize: bytes.count,
@@ -127,11 +131,11 @@ struct IngestController {
                 return Accepted(captureId: captureId, duplicate: false, width: info.width, height: info.height, sha256: sha256,
                                 receivedAt: receivedAt)
             }
+            if accepted.duplicate { try? media.remove(uri) }
             return JSONResponse(accepted, status: accepted.duplicate ? .ok : .created)
         } catch {
-            // Nothing half-written survives: a file whose row did not commit is removed. The path
-            // is named by this request's fresh capture id, so no other frame's file can be there.
-            try? media.remove(media.uri(for: relativePath))
+            // Nothing half-written survives: a file whose row did not commit is removed.
+            try? media.remove(uri)
             throw error
         }
     }
