@@ -159,10 +159,13 @@ struct ProcessTests {
     func concurrentMigrate() async throws {
         let location = try await TestDatabases.shared.createEmpty()
         defer { Task { try? await TestDatabases.shared.drop(location) } }
-        let environment = ["VIGIL_DATABASE_URL": url(location)]
+        let data = try TestPaths.temporaryFolder("vigil-migrate")
+        defer { try? FileManager.default.removeItem(at: data) }
+        // The data folder holds the key file `serve` creates; never the checkout's own ./data.
+        let environment = ["VIGIL_DATABASE_URL": url(location), "VIGIL_DATA_DIR": data.path]
 
         let refused = try await LaunchedProcess.run(vigil, ["serve", "--no-migrate", "--port", "\(try freeLocalPort())"],
-                                                    environment: environment)
+                                                    environment: environment, timeout: .seconds(30))
         #expect(refused.status != 0)
         #expect(refused.output.contains("0001_core"), "\(refused.output)")
 
@@ -183,7 +186,9 @@ struct ProcessTests {
     func cameraCommands() async throws {
         let location = try await TestDatabases.shared.create()
         defer { Task { try? await TestDatabases.shared.drop(location) } }
-        let environment = ["VIGIL_DATABASE_URL": url(location)]
+        let data = try TestPaths.temporaryFolder("vigil-camera-cli")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let environment = ["VIGIL_DATABASE_URL": url(location), "VIGIL_DATA_DIR": data.path]
 
         let added = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "Back Yard", "--rtsp-url",
                                                           "rtsp://admin:pw@10.1.1.1/s1"], environment: environment)

@@ -72,7 +72,8 @@ public final class LaunchedProcess: Sendable {
         guard let status = try await process.waitForExit(timeout: timeout) else {
             process.signal(SIGKILL)
             _ = try await process.waitForExit(timeout: .seconds(5))
-            throw LaunchError(message: "\(executable.lastPathComponent) \(arguments) did not finish in \(timeout)")
+            let tail = process.output.split(separator: "\n").suffix(15).joined(separator: "\n")
+            throw LaunchError(message: "\(executable.lastPathComponent) \(arguments) did not finish in \(timeout); it printed:\n\(tail)")
         }
         return (status, process.output)
     }

@@ -144,20 +144,25 @@ public struct RetentionRun: Sendable {
     }
 }
 
-/// Runs retention every `interval` until shutdown.
+/// Runs retention every `interval` until shutdown, the first pass `initialDelay` after start-up,
+/// when the schema step of start-up is over.
 public struct RetentionService: Service {
     let run: RetentionRun
     let interval: Duration
+    let initialDelay: Duration
     let now: @Sendable () -> Date
 
-    public init(run: RetentionRun, interval: Duration = .seconds(3600), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(run: RetentionRun, interval: Duration = .seconds(3600), initialDelay: Duration = .seconds(60),
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.run = run
         self.interval = interval
+        self.initialDelay = initialDelay
         self.now = now
     }
 
     public func run() async throws {
         try await cancelWhenGracefulShutdown {
+            try? await Task.sleep(for: initialDelay)
             while !Task.isCancelled {
                 do {
                     _ = try await run.perform(now: now(), dryRun: false)
