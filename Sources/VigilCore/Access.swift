@@ -226,9 +226,16 @@ public struct UserInput: Codable, Hashable, Sendable, StrictInput {
         report.check(email.count <= 255 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !email.contains(" "),
                      "email", "must be an email address")
         if let password {
-            if password.count < 10 { report.add("password", "must be at least 10 characters") }
-            if password.utf8.count > 72 { report.add("password", "must be at most 72 bytes (bcrypt reads no further)") }
+            for problem in Self.passwordProblems(password) { report.add("password", problem) }
         }
         return report
+    }
+
+    /// What is wrong with a new password, if anything.
+    public static func passwordProblems(_ password: String) -> [String] {
+        var problems: [String] = []
+        if password.count < 10 { problems.append("must be at least 10 characters") }
+        if password.utf8.count > 72 { problems.append("must be at most 72 bytes (bcrypt reads no further)") }
+        return problems
     }
 }

@@ -24,7 +24,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
         var context = context
         let bearer = request.headers[.authorization].flatMap(Self.bearerToken)
         if let token = request.headers[.xDeviceToken] ?? bearer.flatMap({ $0.hasPrefix(APIKeyToken.deviceTokenPrefix) ? $0 : nil }) {
-            context.principal = try await principal(deviceToken: token, request: request, context: context)
+            let camera = try await camera(deviceToken: token, request: request, context: context)
+            context.deviceCamera = camera
+            context.principal = Principal(kind: .device, id: camera.id, name: camera.slug, role: "device",
+                                          permissions: PermissionMatrix(granted: [.ingestWrite]), siteScope: .allSites)
         } else if let key = request.headers[.xAPIKey] ?? bearer.flatMap({ $0.hasPrefix(APIKeyToken.prefix) ? $0 : nil }) {
             context.principal = try await principal(apiKey: key, request: request, context: context)
         } else if let token = bearer {
@@ -63,8 +66,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
         return principal
     }
 
-    /// A camera by its device token: it may send its own frames and nothing else.
-    private func principal(deviceToken token: String, request: Request, context: Context) async throws -> Principal {
+    /// The camera a device token belongs to; it may send its own frames and nothing else.
+    private func camera(deviceToken token: String, request: Request, context: Context) async throws -> Camera {
         let camera = APIKeyToken.isWellFormed(token, prefix: APIKeyToken.deviceTokenPrefix)
             ? try await database.read { try await CameraRepository($0, logger: context.logger).find(deviceToken: token) }
             : nil
@@ -77,8 +80,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             throw APIError(.unauthorized, code: "invalid_device_token",
                            message: "The device token is not valid; rotate the camera's token and configure the camera again.")
         }
-        return Principal(kind: .device, id: camera.id, name: camera.slug, role: "device",
-                         permissions: PermissionMatrix(granted: [.ingestWrite]), siteScope: .allSites)
+        return camera
     }
 
     /// The signed-in user of a session, if the account still exists and is active.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import ServiceLifecycle
 import VigilStore
 
@@ -13,10 +14,14 @@ struct PostgresSessionDriver: PersistDriver {
     /// this only keeps the table small.
     func run() async throws {
         try await cancelWhenGracefulShutdown {
+            let logger = Logger(label: "vigil.sessions")
             while !Task.isCancelled {
-                try? await database.read {
-                    try await SessionRepository($0, logger: .init(label: "vigil.sessions")).deleteExpired(now: now())
+                do {
+                    try await database.read { try await SessionRepository($0, logger: logger).deleteExpired(now: now()) }
+                } catch {
+                    logger.warning("deleting expired sessions failed; trying again in an hour", metadata: ["error": "\(error)"])
                 }
+                // Cancellation (shutdown) ends the wait early; the loop condition then ends the service.
                 try? await Task.sleep(for: .seconds(3600))
             }
         }

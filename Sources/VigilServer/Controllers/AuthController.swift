@@ -40,7 +40,8 @@ struct AuthController {
         static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
 
         func validate() -> ValidationReport {
-            var report = UserInput(username: "placeholder", email: "a@b.c", password: newPassword, role: "").validate()
+            var report = ValidationReport()
+            for problem in UserInput.passwordProblems(newPassword) { report.add("new_password", problem) }
             report.check(newPassword != currentPassword, "new_password", "must differ from the current password")
             return report
         }

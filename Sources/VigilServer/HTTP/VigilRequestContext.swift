@@ -29,6 +29,8 @@ public struct VigilRequestContext: RequestContext, SessionRequestContext {
     public var requestId: String = ""
     /// Who is calling, once authenticated.
     public var principal: Principal?
+    /// For a device principal: its camera, as authentication found it.
+    public var deviceCamera: Camera?
     /// The client's address, for the audit log and login throttling.
     public let remoteAddress: String?
     /// The client's `User-Agent`, for the audit log.

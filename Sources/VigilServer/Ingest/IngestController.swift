@@ -144,9 +144,7 @@ struct IngestController {
     private func camera(for principal: Principal, headers: FrameHeaders, context: VigilRequestContext) async throws -> Camera {
         switch principal.kind {
         case .device:
-            guard let camera = try await database.read(for: context, { try await CameraRepository($0, logger: context.logger).find(id: principal.id) }) else {
-                throw AuthenticationMiddleware.invalidSession
-            }
+            guard let camera = context.deviceCamera else { throw AuthenticationMiddleware.invalidSession }
             if let claimed = headers.deviceId, claimed != camera.deviceId, CameraSlug.normalize(claimed) != camera.slug {
                 throw APIError(.forbidden, code: "device_mismatch",
                                message: "This device token belongs to camera '\(camera.slug)', not '\(claimed)'.")

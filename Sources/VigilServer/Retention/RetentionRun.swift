@@ -162,6 +162,7 @@ public struct RetentionService: Service {
 
     public func run() async throws {
         try await cancelWhenGracefulShutdown {
+            // Cancellation (shutdown) ends a wait early; the loop condition then ends the service.
             try? await Task.sleep(for: initialDelay)
             while !Task.isCancelled {
                 do {

@@ -30,6 +30,7 @@ public enum Migrations {
         Migration0002Access.migration,
         Migration0003SiteIsolation.migration,
         Migration0004Ingest.migration,
+        Migration0005SiteVisibility.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

@@ -28,14 +28,24 @@ public struct APIKeyRepository: Sendable {
             INSERT INTO api_keys (id, key_hash, key_prefix, name, role_id, created_by, expires_at)
             VALUES (\(id), \(Self.hash(key)), \(APIKeyToken.displayPrefix(key)), \(name), \(roleId), \(createdBy), \(expiresAt))
             """, logger: logger)
-        return try await list().first { $0.id == id }!
+        guard let key = try await find(id: id) else { throw StoreError.missingReference(constraint: "api_keys") }
+        return key
+    }
+
+    public func find(id: UUID) async throws -> APIKey? {
+        try await decode(try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM api_keys k JOIN roles r ON r.id = k.role_id WHERE k.id = \(id)
+            """, logger: logger)).first
     }
 
     public func list() async throws -> [APIKey] {
-        var keys: [APIKey] = []
-        let rows = try await connection.query("""
+        try await decode(try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM api_keys k JOIN roles r ON r.id = k.role_id ORDER BY k.created_at
-            """, logger: logger)
+            """, logger: logger))
+    }
+
+    private func decode(_ rows: PostgresRowSequence) async throws -> [APIKey] {
+        var keys: [APIKey] = []
         for try await (id, name, prefix, role, isActive, createdAt, lastUsedAt, expiresAt)
             in rows.decode((UUID, String, String, String, Bool, Date, Date?, Date?).self) {
             keys.append(APIKey(id: id, name: name, keyPrefix: prefix, role: role, isActive: isActive, createdAt: createdAt,
@@ -89,8 +99,7 @@ public struct APIKeyRepository: Sendable {
             WHERE is_active AND (id = \(id) OR key_prefix = \(reference))
             RETURNING id
             """, logger: logger)
-        var revoked: [UUID] = []
-        for try await id in rows.decode(UUID.self) { revoked.append(id) }
-        return try await list().first { revoked.contains($0.id) }
+        for try await id in rows.decode(UUID.self) { return try await find(id: id) }
+        return nil
     }
 }

@@ -44,7 +44,7 @@ public struct CameraRepository: Sendable {
     public func list(_ filter: Filter, page: PageRequest) async throws -> Page<Camera> {
         let rows = try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM cameras
-            WHERE (\(page.after)::uuid IS NULL OR id > \(page.after)) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+            WHERE (\(page.after)::uuid IS NULL OR id > \(page.after)) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
               AND (\(filter.siteId)::uuid IS NULL OR site_id = \(filter.siteId))
               AND (\(filter.dvrId)::uuid IS NULL OR dvr_id = \(filter.dvrId))
               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
@@ -58,13 +58,13 @@ public struct CameraRepository: Sendable {
     /// The row with this id; `forUpdate` locks it until the transaction ends, so a read-modify-write loses nothing.
     public func find(id: UUID, forUpdate: Bool = false) async throws -> Camera? {
         let rows = try await connection.query(
-            "SELECT \(unescaped: Self.columns) FROM cameras WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
+            "SELECT \(unescaped: Self.columns) FROM cameras WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
             logger: logger)
         return try await decode(rows).first
     }
 
     public func find(slug: String) async throws -> Camera? {
-        let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM cameras WHERE slug = \(slug) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))", logger: logger)
+        let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM cameras WHERE slug = \(slug) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)", logger: logger)
         return try await decode(rows).first
     }
 
@@ -75,7 +75,7 @@ public struct CameraRepository: Sendable {
         }
         let slug = CameraSlug.normalize(reference)
         let rows = try await connection.query(
-            "SELECT \(unescaped: Self.columns) FROM cameras WHERE slug = \(slug) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
+            "SELECT \(unescaped: Self.columns) FROM cameras WHERE slug = \(slug) AND fn_user_sees_site(site_id, \(visibleTo)::uuid) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
             logger: logger)
         return try await decode(rows).first
     }
@@ -106,7 +106,7 @@ public struct CameraRepository: Sendable {
                     snapshot_url = \(input.snapshotUrl), device_id = \(values.deviceId), resolution = \(input.resolution),
                     fps = \(values.fps), status = \(values.status), is_active = \(values.isActive),
                     config = \(values.config)::jsonb
-                WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+                WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows).first
@@ -117,7 +117,7 @@ public struct CameraRepository: Sendable {
     public func setDeviceToken(id: UUID, token: String) async throws -> Bool {
         let rows = try await connection.query("""
             UPDATE cameras SET device_token_hash = \(APIKeyRepository.hash(token))
-            WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+            WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
             RETURNING id
             """, logger: logger)
         for try await _ in rows.decode(UUID.self) { return true }
@@ -137,7 +137,7 @@ public struct CameraRepository: Sendable {
         let rows = try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM cameras
             WHERE (device_id = \(deviceId) OR slug = \(CameraSlug.normalize(deviceId)))
-              AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+              AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
             ORDER BY (device_id = \(deviceId)) DESC LIMIT 1
             """, logger: logger)
         return try await decode(rows).first
@@ -145,7 +145,7 @@ public struct CameraRepository: Sendable {
 
     /// Deletes the camera and, by the schema's cascade, its zones.
     public func delete(id: UUID) async throws -> Bool {
-        let rows = try await connection.query("DELETE FROM cameras WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) RETURNING id", logger: logger)
+        let rows = try await connection.query("DELETE FROM cameras WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid) RETURNING id", logger: logger)
         for try await _ in rows.decode(UUID.self) { return true }
         return false
     }

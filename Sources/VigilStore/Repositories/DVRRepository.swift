@@ -38,7 +38,7 @@ public struct DVRRepository: Sendable {
     public func list(_ filter: Filter, page: PageRequest) async throws -> Page<DVR> {
         let rows = try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM dvrs
-            WHERE (\(page.after)::uuid IS NULL OR id > \(page.after)) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+            WHERE (\(page.after)::uuid IS NULL OR id > \(page.after)) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
               AND (\(filter.siteId)::uuid IS NULL OR site_id = \(filter.siteId))
               AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
             ORDER BY id LIMIT \(page.limit + 1)
@@ -49,7 +49,7 @@ public struct DVRRepository: Sendable {
     /// The row with this id; `forUpdate` locks it until the transaction ends, so a read-modify-write loses nothing.
     public func find(id: UUID, forUpdate: Bool = false) async throws -> DVR? {
         let rows = try await connection.query(
-            "SELECT \(unescaped: Self.columns) FROM dvrs WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
+            "SELECT \(unescaped: Self.columns) FROM dvrs WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
             logger: logger)
         return try await decode(rows).first
     }
@@ -90,7 +90,7 @@ public struct DVRRepository: Sendable {
                     firmware_version = \(input.firmwareVersion), status = \((input.status ?? .unknown).rawValue),
                     username_encrypted = CASE WHEN \(replace) THEN \(Self.bytea(credentials?.username)) ELSE username_encrypted END,
                     password_encrypted = CASE WHEN \(replace) THEN \(Self.bytea(credentials?.password)) ELSE password_encrypted END
-                WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+                WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows).first
@@ -115,7 +115,7 @@ public struct DVRRepository: Sendable {
 
     /// Deletes the DVR and, as seed 002 cascades, the cameras on it.
     public func delete(id: UUID) async throws -> Bool {
-        let rows = try await connection.query("DELETE FROM dvrs WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR site_id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) RETURNING id", logger: logger)
+        let rows = try await connection.query("DELETE FROM dvrs WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid) RETURNING id", logger: logger)
         for try await _ in rows.decode(UUID.self) { return true }
         return false
     }

@@ -25,7 +25,7 @@ public struct SiteRepository: Sendable {
         let pattern = nameContains.map { "%\(Self.escapeLike($0))%" }
         let rows = try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM sites
-            WHERE (\(page.after)::uuid IS NULL OR id > \(page.after)) AND (\(visibleTo)::uuid IS NULL OR id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+            WHERE (\(page.after)::uuid IS NULL OR id > \(page.after)) AND fn_user_sees_site(id, \(visibleTo)::uuid)
               AND (\(pattern)::text IS NULL OR name ILIKE \(pattern))
             ORDER BY id LIMIT \(page.limit + 1)
             """, logger: logger)
@@ -35,7 +35,7 @@ public struct SiteRepository: Sendable {
     /// The row with this id; `forUpdate` locks it until the transaction ends, so a read-modify-write loses nothing.
     public func find(id: UUID, forUpdate: Bool = false) async throws -> Site? {
         let rows = try await connection.query(
-            "SELECT \(unescaped: Self.columns) FROM sites WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
+            "SELECT \(unescaped: Self.columns) FROM sites WHERE id = \(id) AND fn_user_sees_site(id, \(visibleTo)::uuid) \(unescaped: forUpdate ? "FOR UPDATE" : "")",
             logger: logger)
         return try await decode(rows).first
     }
@@ -43,7 +43,7 @@ public struct SiteRepository: Sendable {
     /// The site that cameras join when none is named: the oldest one the caller can see.
     public func defaultSite() async throws -> Site? {
         let rows = try await connection.query(
-            "SELECT \(unescaped: Self.columns) FROM sites WHERE (\(visibleTo)::uuid IS NULL OR id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) ORDER BY created_at, id LIMIT 1", logger: logger)
+            "SELECT \(unescaped: Self.columns) FROM sites WHERE fn_user_sees_site(id, \(visibleTo)::uuid) ORDER BY created_at, id LIMIT 1", logger: logger)
         return try await decode(rows).first
     }
 
@@ -73,7 +73,7 @@ public struct SiteRepository: Sendable {
             let rows = try await connection.query("""
                 UPDATE sites SET name = \(input.name), address = \(input.address), timezone = \(input.resolvedTimezone),
                     vpn_config = \(try input.vpnConfig?.jsonText())::jsonb
-                WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo)))
+                WHERE id = \(id) AND fn_user_sees_site(id, \(visibleTo)::uuid)
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows).first
@@ -82,7 +82,7 @@ public struct SiteRepository: Sendable {
 
     /// Deletes the site and, by the schema's cascade, its DVRs, cameras and zones.
     public func delete(id: UUID) async throws -> Bool {
-        let rows = try await connection.query("DELETE FROM sites WHERE id = \(id) AND (\(visibleTo)::uuid IS NULL OR id IN (SELECT usa.site_id FROM user_site_assignments usa WHERE usa.user_id = \(visibleTo))) RETURNING id", logger: logger)
+        let rows = try await connection.query("DELETE FROM sites WHERE id = \(id) AND fn_user_sees_site(id, \(visibleTo)::uuid) RETURNING id", logger: logger)
         for try await _ in rows.decode(UUID.self) { return true }
         return false
     }
