@@ -51,6 +51,16 @@ public enum VigilApplication {
     /// Every route of Vigil with its middleware, and the access each route declares.
     public static func buildRouter(_ services: AppServices, role: ServerConfiguration.Role = .all,
                                    logger: Logger) -> (router: Router<VigilRequestContext>, policy: AccessPolicy) {
+        buildRouter(services, writer: captureWriter(services, logger: logger), role: role, logger: logger)
+    }
+
+    /// The writer every path of frames into Vigil shares, so that they commit together.
+    static func captureWriter(_ services: AppServices, logger: Logger) -> CaptureWriter {
+        CaptureWriter(database: services.database, media: services.media, ids: services.ids, now: services.now, logger: logger)
+    }
+
+    static func buildRouter(_ services: AppServices, writer: CaptureWriter, role: ServerConfiguration.Role,
+                            logger: Logger) -> (router: Router<VigilRequestContext>, policy: AccessPolicy) {
         let database = services.database
         let policy = AccessPolicy()
         let sessionDriver = PostgresSessionDriver(database: database, now: services.now)
@@ -83,8 +93,7 @@ public enum VigilApplication {
         SitesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         DVRsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit).addRoutes(to: api)
         CamerasController(database: database, ids: services.ids, audit: audit, media: services.media).addRoutes(to: api)
-        IngestController(database: database, media: services.media, ids: services.ids, now: services.now,
-                         maximumBytes: services.ingestMaxBytes).addRoutes(to: api)
+        IngestController(database: database, writer: writer, maximumBytes: services.ingestMaxBytes).addRoutes(to: api)
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
@@ -96,7 +105,8 @@ public enum VigilApplication {
     public static func build(configuration: ServerConfiguration, services: AppServices,
                              migrationPolicy: MigrationPolicy = .apply, logger: Logger)
         -> Application<RouterResponder<VigilRequestContext>> {
-        let router = buildRouter(services, role: configuration.role, logger: logger).router
+        let writer = captureWriter(services, logger: logger)
+        let router = buildRouter(services, writer: writer, role: configuration.role, logger: logger).router
         let database = services.database
         var background: [any Service] = [database.client, PostgresSessionDriver(database: database, now: services.now)]
         if configuration.role != .api {

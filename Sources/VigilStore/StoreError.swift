@@ -74,10 +74,27 @@ public struct PageRequest: Sendable, Equatable {
 }
 
 extension Encodable {
-    /// The JSON text of this value, for binding to a `jsonb` parameter.
+    /// The JSON text of this value, for binding to a `jsonb` parameter. Times are written to the
+    /// microsecond, as PostgreSQL keeps them, so a time read back equals the one written.
     func jsonText() throws -> String {
-        String(decoding: try JSONEncoder().encode(self), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(postgresTimestampText(date))
+        }
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
+}
+
+/// `2026-11-21T23:57:48.123456Z`: a time as PostgreSQL's `timestamptz` input reads it, to the microsecond.
+func postgresTimestampText(_ date: Date) -> String {
+    let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+    var seconds = time_t(micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000)
+    let fraction = micros - Int64(seconds) * 1_000_000
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                  Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), fraction)
 }
 
 extension Decodable {

@@ -57,7 +57,7 @@ struct IngestTests {
             #expect(status == "queued/staging")
             let job = try await app.database.scalar(
                 "SELECT job_type || ' ' || status || ' ' || (payload ->> 'capture_id') FROM jobs", as: String.self)
-            #expect(job == "analyze_capture queued \(captureId)")
+            #expect(job == "analyze_capture queued \(captureId.lowercased())")
             #expect(try await count(app, "job_transitions") == 1)
             #expect(try await app.database.scalar("SELECT checksum FROM media_files", as: String.self) == sha)
             let seen = try await app.call(.get, "/api/v1/cameras/\(camera.id)")
@@ -122,6 +122,8 @@ struct IngestTests {
             }
             #expect(replies.count == 1)
             #expect(try await count(app, "captures") == 3)
+            let files = FileManager.default.enumerator(atPath: app.media.root.path)?.allObjects.compactMap { $0 as? String }
+            #expect(files?.filter { $0.hasSuffix(".jpg") }.count == 3, "a repeat's file is removed again")
         }
     }
 

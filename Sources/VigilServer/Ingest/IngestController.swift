@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,45 +8,18 @@ import VigilStore
 
 /// `POST /api/v1/ingest/frame`: a camera (an ESP32, typically) sends one JPEG.
 ///
-/// Order of work, so that an acknowledged frame is never lost and a refused one leaves nothing:
-/// validate everything in memory; write the staging file atomically (temp file, fsync, rename);
-/// then, in one transaction under a per-camera lock, detect a repeat and insert the capture, its
-/// media file and its analysis job; answer 201 only after the commit. A repeat or a failed
-/// transaction removes the file again.
+/// Everything is validated in memory first (body size, multipart, JPEG, the camera); the frame
+/// then goes to the `CaptureWriter`, which answers only once the file and the rows are durable.
 struct IngestController {
     let database: Database
-    let media: any MediaStore
-    let ids: UUIDv7Generator
-    let now: @Sendable () -> Date
+    let writer: CaptureWriter
     let maximumBytes: Int
-
-    /// A repeated device sequence number within this time is the same frame sent again.
-    static let sequenceWindow: TimeInterval = 24 * 3600
-    /// Identical bytes within this time are the same frame sent again.
-    static let contentWindow: TimeInterval = 10 * 60
-    /// Staging frames are deleted within minutes of analysis; this is the hard cap (seed 004).
-    static let stagingRetention: TimeInterval = 24 * 3600
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.post("/ingest/frame", .permission(.ingestWrite), use: frame)
     }
 
-    struct Accepted: Codable, Sendable {
-        var captureId: UUID
-        var duplicate: Bool
-        var width: Int?
-        var height: Int?
-        var sha256: String
-        var receivedAt: Date?
-
-        enum CodingKeys: String, CodingKey {
-            case duplicate, width, height, sha256
-            case captureId = "capture_id"
-            case receivedAt = "received_at"
-        }
-    }
-
-    @Sendable func frame(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Accepted> {
+    @Sendable func frame(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<CaptureReceipt> {
         guard let principal = context.principal else { throw AuthenticationMiddleware.invalidSession }
         let contentType = request.headers[.contentType] ?? ""
         let isMultipart = contentType.lowercased().hasPrefix("multipart/form-data")
@@ -82,9 +54,15 @@ struct IngestController {
         }
         let bytes = body
         guard !bytes.isEmpty else { throw APIError(.badRequest, code: "empty_body", message: "The body holds no image.") }
-        let info: JPEGInspector.Info
+        let headers = try FrameHeaders(request.headers, form: form)
+        let camera = try await camera(for: principal, headers: headers, context: context)
+        guard camera.isActive else {
+            throw APIError(.conflict, code: "camera_inactive", message: "Camera '\(camera.slug)' is switched off in Vigil.")
+        }
+        let frame: IncomingFrame
         do {
-            info = try JPEGInspector.inspect(bytes)
+            frame = try IncomingFrame(cameraId: camera.id, deviceId: headers.deviceId ?? camera.deviceId ?? camera.slug,
+                                      deviceSeq: headers.deviceSeq, capturedAt: headers.capturedAt, source: .httpPush, bytes: bytes)
         } catch .notAJPEG {
             throw APIError(.badRequest, code: "not_a_jpeg", message: "The body is not a JPEG image.")
         } catch .truncated {
@@ -92,52 +70,8 @@ struct IngestController {
         } catch .invalidDimensions {
             throw APIError(.badRequest, code: "invalid_jpeg", message: "The JPEG's frame header gives no size.")
         }
-        let headers = try FrameHeaders(request.headers, form: form)
-        let sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-        let receivedAt = now()
-        let captureId = ids.next()
-        let jobId = ids.next()
-
-        let camera = try await camera(for: principal, headers: headers, context: context)
-        guard camera.isActive else {
-            throw APIError(.conflict, code: "camera_inactive", message: "Camera '\(camera.slug)' is switched off in Vigil.")
-        }
-        let deviceId = headers.deviceId ?? camera.deviceId ?? camera.slug
-        let relativePath = FileSystemMediaStore.stagingPath(device: deviceId, day: receivedAt, captureId: captureId)
-        let media = self.media
-        // The file is made durable first, outside the camera's lock, so the lock covers only the
-        // duplicate check and the inserts; a duplicate or a failure removes the file again. The
-        // path is named by this request's fresh capture id, so no other frame's file can be there.
-        let uri = try media.write(bytes, at: relativePath)
-        do {
-            let accepted = try await database.transaction(for: context) { connection -> Accepted in
-                let captures = CaptureRepository(connection, logger: context.logger)
-                try await captures.lockCamera(camera.id)
-                if let existing = try await captures.duplicate(
-                    cameraId: camera.id, deviceSeq: headers.deviceSeq, sha256: sha256,
-                    seqSince: receivedAt.addingTimeInterval(-Self.sequenceWindow),
-                    shaSince: receivedAt.addingTimeInterval(-Self.contentWindow)) {
-                    return Accepted(captureId: existing, duplicate: true, sha256: sha256)
-                }
-                try await captures.insert(.init(
-                    id: captureId, receivedAt: receivedAt, cameraId: camera.id, deviceId: deviceId, deviceSeq: headers.deviceSeq,
-                    capturedAt: headers.capturedAt, source: .httpPush, storageURI: uri, sha256: sha256, byteSize: bytes.count,
-                    width: info.width, height: info.height, jobId: jobId,
-                    retentionUntil: receivedAt.addingTimeInterval(Self.stagingRetention)))
-                try await JobRepository(connection, logger: context.logger).enqueue(
-                    id: jobId, type: .analyzeCapture, queue: "analysis",
-                    payload: .object(["capture_id": .string(captureId.uuidString), "camera_id": .string(camera.id.uuidString),
-                                      "received_at": .string(receivedAt.formatted(.iso8601))]))
-                return Accepted(captureId: captureId, duplicate: false, width: info.width, height: info.height, sha256: sha256,
-                                receivedAt: receivedAt)
-            }
-            if accepted.duplicate { try? media.remove(uri) }
-            return JSONResponse(accepted, status: accepted.duplicate ? .ok : .created)
-        } catch {
-            // Nothing half-written survives: a file whose row did not commit is removed.
-            try? media.remove(uri)
-            throw error
-        }
+        let receipt = try await writer.store(frame)
+        return JSONResponse(receipt, status: receipt.duplicate ? .ok : .created)
     }
 
     /// The camera a frame belongs to: the token's own camera, or the one `X-Device-Id` names.

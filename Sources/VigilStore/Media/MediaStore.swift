@@ -7,13 +7,26 @@ import Glibc
 /// Where frames and clips live. Rows name files by a storage URI (`file:staging/...`), never by
 /// an absolute path, so the data folder can move.
 public protocol MediaStore: Sendable {
-    /// Writes `bytes` durably at `relativePath` and returns its URI; the file is either all there or absent.
-    func write(_ bytes: [UInt8], at relativePath: String) throws -> String
+    /// Writes `bytes` at `relativePath` and returns its URI: the file is either all there or absent,
+    /// and its bytes are on disk. Its name is durable only after `syncFolders(of:)`, which callers
+    /// storing many files call once for all of them.
+    func writeFile(_ bytes: [UInt8], at relativePath: String) throws -> String
+    /// Makes the names of files written with `writeFile` durable: one sync per folder.
+    func syncFolders(of uris: some Collection<String>) throws
     func read(_ uri: String) throws -> [UInt8]
     func remove(_ uri: String) throws
     func exists(_ uri: String) -> Bool
     /// The URI a file at `relativePath` has (whether or not it exists).
     func uri(for relativePath: String) -> String
+}
+
+extension MediaStore {
+    /// Writes one file durably, name and all.
+    public func write(_ bytes: [UInt8], at relativePath: String) throws -> String {
+        let uri = try writeFile(bytes, at: relativePath)
+        try syncFolders(of: [uri])
+        return uri
+    }
 }
 
 /// Seed 004's layout under the data folder: `staging/<device>/<YYYY-MM-DD>/<capture>.jpg`,
@@ -41,7 +54,7 @@ public struct FileSystemMediaStore: MediaStore {
         return cleaned.isEmpty ? "_" : cleaned
     }
 
-    public func write(_ bytes: [UInt8], at relativePath: String) throws -> String {
+    public func writeFile(_ bytes: [UInt8], at relativePath: String) throws -> String {
         let destination = try url(relativePath)
         let folder = destination.deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -78,12 +91,17 @@ public struct FileSystemMediaStore: MediaStore {
             unlink(temporary.path)
             throw MediaStoreError.io("rename", error)
         }
-        let folderFD = open(folder.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if folderFD >= 0 {
-            fsync(folderFD)
-            close(folderFD)
-        }
         return Self.scheme + relativePath
+    }
+
+    public func syncFolders(of uris: some Collection<String>) throws {
+        let folders = Set(try uris.map { try path(of: $0).deletingLastPathComponent().path })
+        for folder in folders {
+            let fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw MediaStoreError.io("open \(folder)", errno) }
+            defer { close(fd) }
+            guard fsync(fd) == 0 else { throw MediaStoreError.io("fsync \(folder)", errno) }
+        }
     }
 
     public func read(_ uri: String) throws -> [UInt8] {

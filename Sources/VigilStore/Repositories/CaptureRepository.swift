@@ -13,7 +13,7 @@ public struct CaptureRepository: Sendable {
         self.logger = logger
     }
 
-    public struct NewCapture: Sendable {
+    public struct NewCapture: Sendable, Encodable {
         public var id: UUID
         public var receivedAt: Date
         public var cameraId: UUID
@@ -28,10 +28,19 @@ public struct CaptureRepository: Sendable {
         public var height: Int
         public var jobId: UUID
         public var retentionUntil: Date
+        /// Where the frame came from beyond its source: the clip and offset of a sampled frame, the file name of an upload.
+        public var meta: JSONValue?
+
+        enum CodingKeys: String, CodingKey {
+            case id, source, sha256, width, height, meta
+            case receivedAt = "received_at", cameraId = "camera_id", deviceId = "device_id", deviceSeq = "device_seq"
+            case capturedAt = "captured_at", storageURI = "storage_uri", byteSize = "byte_size", jobId = "job_id"
+            case retentionUntil = "retention_until"
+        }
 
         public init(id: UUID, receivedAt: Date, cameraId: UUID, deviceId: String, deviceSeq: Int64?, capturedAt: Date?,
                     source: CameraSourceKind, storageURI: String, sha256: String, byteSize: Int, width: Int, height: Int,
-                    jobId: UUID, retentionUntil: Date) {
+                    jobId: UUID, retentionUntil: Date, meta: JSONValue? = nil) {
             self.id = id
             self.receivedAt = receivedAt
             self.cameraId = cameraId
@@ -46,46 +55,81 @@ public struct CaptureRepository: Sendable {
             self.height = height
             self.jobId = jobId
             self.retentionUntil = retentionUntil
+            self.meta = meta
         }
     }
 
     /// Serializes ingest per camera until the transaction ends, so two copies of one frame
-    /// arriving together are stored once.
-    public func lockCamera(_ cameraId: UUID) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(cameraId.uuidString), 42))", logger: logger)
+    /// arriving together (even through two Vigil processes) are stored once. Locks are taken in
+    /// one order, so two batches never wait on each other in a cycle.
+    public func lockCameras(_ cameraIds: some Collection<UUID>) async throws {
+        let ordered = Set(cameraIds).map(\.uuidString).sorted()
+        try await connection.query("""
+            SELECT pg_advisory_xact_lock(hashtextextended(id, 42)) FROM unnest(\(ordered)::text[]) AS t(id) ORDER BY id
+            """, logger: logger)
     }
 
-    /// A capture of this camera already received with the same device sequence number since
-    /// `seqSince`, or the same bytes since `shaSince`.
-    public func duplicate(cameraId: UUID, deviceSeq: Int64?, sha256: String, seqSince: Date, shaSince: Date) async throws -> UUID? {
+    /// What makes a frame a repeat: the same device sequence number or the same bytes.
+    public struct RepeatKey: Sendable, Codable {
+        public var cameraId: UUID
+        public var deviceSeq: Int64?
+        public var sha256: String
+
+        public init(cameraId: UUID, deviceSeq: Int64?, sha256: String) {
+            self.cameraId = cameraId
+            self.deviceSeq = deviceSeq
+            self.sha256 = sha256
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case cameraId = "camera_id", deviceSeq = "device_seq", sha256
+        }
+    }
+
+    /// For each key (by index), a capture already stored with the same device sequence number
+    /// since `seqSince`, or the same bytes since `shaSince`. One statement for a whole batch.
+    public func repeats(of keys: [RepeatKey], seqSince: Date, shaSince: Date) async throws -> [Int: UUID] {
+        guard !keys.isEmpty else { return [:] }
         let rows = try await connection.query("""
-            SELECT id FROM captures
-            WHERE camera_id = \(cameraId)
-              AND ((\(deviceSeq)::int8 IS NOT NULL AND device_seq = \(deviceSeq) AND received_at >= \(seqSince))
-                   OR (sha256_hex = \(sha256) AND received_at >= \(shaSince)))
-            ORDER BY received_at LIMIT 1
+            SELECT k.i::int8, c.id
+            FROM ROWS FROM (jsonb_to_recordset(\(try keys.jsonText())::jsonb) AS (camera_id uuid, device_seq int8, sha256 text))
+                WITH ORDINALITY AS k(camera_id, device_seq, sha256, i)
+            CROSS JOIN LATERAL (
+                SELECT id FROM captures
+                WHERE camera_id = k.camera_id
+                  AND ((k.device_seq IS NOT NULL AND device_seq = k.device_seq AND received_at >= \(seqSince))
+                       OR (sha256_hex = k.sha256 AND received_at >= \(shaSince)))
+                ORDER BY received_at LIMIT 1) c
             """, logger: logger)
-        for try await id in rows.decode(UUID.self) { return id }
-        return nil
+        var found: [Int: UUID] = [:]
+        for try await (ordinal, id) in rows.decode((Int64, UUID).self) { found[Int(ordinal) - 1] = id }
+        return found
     }
 
-    public func insert(_ capture: NewCapture) async throws {
+    /// Inserts captures with their staging media files and marks their cameras seen, in one
+    /// statement whatever the number of captures.
+    public func insert(_ captures: [NewCapture]) async throws {
+        guard !captures.isEmpty else { return }
         try await connection.query("""
-            INSERT INTO captures (id, received_at, camera_id, device_id, device_seq, captured_at, source, storage_uri,
-                                  sha256_hex, byte_size, width, height, job_id)
-            VALUES (\(capture.id), \(capture.receivedAt), \(capture.cameraId), \(capture.deviceId), \(capture.deviceSeq),
-                    \(capture.capturedAt), \(capture.source.rawValue), \(capture.storageURI), \(capture.sha256),
-                    \(capture.byteSize), \(capture.width), \(capture.height), \(capture.jobId))
-            """, logger: logger)
-        try await connection.query("""
-            INSERT INTO media_files (file_type, storage_path, file_size, checksum, camera_id, capture_id, role, timestamp, retention_until)
-            VALUES ('image', \(capture.storageURI), \(capture.byteSize), \(capture.sha256), \(capture.cameraId), \(capture.id),
-                    'staging', \(capture.receivedAt), \(capture.retentionUntil))
-            """, logger: logger)
-        try await connection.query("""
-            UPDATE cameras SET last_seen_at = GREATEST(COALESCE(last_seen_at, \(capture.receivedAt)), \(capture.receivedAt)),
-                status = CASE WHEN status = 'maintenance' THEN status ELSE 'online' END
-            WHERE id = \(capture.cameraId)
+            WITH f AS (
+                SELECT * FROM jsonb_to_recordset(\(try captures.jsonText())::jsonb) AS f(
+                    id uuid, received_at timestamptz, camera_id uuid, device_id text, device_seq int8, captured_at timestamptz,
+                    source text, storage_uri text, sha256 text, byte_size int4, width int4, height int4, job_id uuid,
+                    retention_until timestamptz, meta jsonb)
+            ), new_captures AS (
+                INSERT INTO captures (id, received_at, camera_id, device_id, device_seq, captured_at, source, storage_uri,
+                                      sha256_hex, byte_size, width, height, job_id, meta)
+                SELECT id, received_at, camera_id, device_id, device_seq, captured_at, source, storage_uri,
+                       sha256, byte_size, width, height, job_id, COALESCE(meta, '{}') FROM f
+            ), new_media AS (
+                INSERT INTO media_files (file_type, storage_path, file_size, checksum, camera_id, capture_id, role, timestamp,
+                                         retention_until)
+                SELECT 'image', storage_uri, byte_size, sha256, camera_id, id, 'staging', received_at, retention_until FROM f
+            )
+            UPDATE cameras c SET last_seen_at = GREATEST(COALESCE(c.last_seen_at, s.seen), s.seen),
+                status = CASE WHEN c.status = 'maintenance' THEN c.status ELSE 'online' END
+            FROM (SELECT camera_id, max(received_at) AS seen FROM f GROUP BY camera_id) s
+            WHERE c.id = s.camera_id
             """, logger: logger)
     }
 
