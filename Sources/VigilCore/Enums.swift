@@ -12,6 +12,20 @@ public enum CameraSourceKind: String, Codable, CaseIterable, Sendable {
     case mjpeg
 }
 
+/// How one frame reached Vigil (`captures.source`): a camera's way in, or a frame sampled from an uploaded clip.
+public enum CaptureSource: String, Codable, CaseIterable, Sendable {
+    case ftpFolder = "ftp_folder"
+    case httpPush = "http_push"
+    case rtsp
+    case httpSnapshot = "http_snapshot"
+    case mjpeg
+    case videoClip = "video_clip"
+
+    public init(_ kind: CameraSourceKind) {
+        self = Self(rawValue: kind.rawValue)!
+    }
+}
+
 /// Seed 002's `device_status_enum`.
 public enum DeviceStatus: String, Codable, CaseIterable, Sendable {
     case online, offline, degraded, unknown, maintenance

@@ -10,11 +10,17 @@ public struct RetentionPolicy: Sendable, Equatable {
     public var partitionRetention: [String: TimeInterval] = [
         "captures": 30 * 86_400,
         "audit_logs": 3 * 365 * 86_400,
+        "device_connectivity_logs": 90 * 86_400,
     ]
     /// Partitions are created this many months ahead.
     public var monthsAhead = 3
     /// Below this fraction of free disk space, the oldest media are deleted until it is back above.
     public var minimumFreeDiskFraction = 0.05
+    /// A stored file no row names is removed once it is this old: younger ones may belong to a
+    /// frame whose transaction is still under way.
+    public var orphanGrace: TimeInterval = 10 * 60
+    /// The media folders swept for files no row names.
+    public static let sweptFolders = ["staging", "clips", "events", "thumbs"]
 
     public init() {}
 
@@ -34,6 +40,8 @@ public struct RetentionReport: Codable, Sendable, Equatable {
     public var partitionsCreated: [String] = []
     public var partitionsDropped: [String] = []
     public var missingFiles = 0
+    /// Files no row named (left by a crash between writing a file and committing its row).
+    public var orphanFilesRemoved = 0
 
     public init(dryRun: Bool) {
         self.dryRun = dryRun
@@ -48,5 +56,6 @@ public struct RetentionReport: Codable, Sendable, Equatable {
         case partitionsCreated = "partitions_created"
         case partitionsDropped = "partitions_dropped"
         case missingFiles = "missing_files"
+        case orphanFilesRemoved = "orphan_files_removed"
     }
 }

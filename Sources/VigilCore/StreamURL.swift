@@ -1,3 +1,5 @@
+import Foundation
+
 /// Helpers for camera stream addresses, which often carry a password (`rtsp://user:pass@host/...`).
 public enum StreamURL {
     /// The address with any password replaced by `***`, fit for a response body or a log line.
@@ -20,5 +22,22 @@ public enum StreamURL {
         guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0 == "+" }), !rest.isEmpty,
               rest.first != "/" else { return nil }
         return scheme.lowercased()
+    }
+
+    /// `text` (a program's error message, say) with the password of `url` replaced by `***`
+    /// wherever it appears, and the address itself redacted.
+    public static func redacting(_ text: String, passwordOf url: String) -> String {
+        var result = text.replacingOccurrences(of: url, with: redactingPassword(url))
+        let redacted = redactingPassword(url)
+        guard redacted != url, let schemeEnd = url.range(of: "://"), let at = url[schemeEnd.upperBound...].firstIndex(of: "@"),
+              let colon = url[schemeEnd.upperBound..<at].firstIndex(of: ":") else { return result }
+        let password = String(url[url.index(after: colon)..<at])
+        if !password.isEmpty {
+            result = result.replacingOccurrences(of: password, with: "***")
+            if let decoded = password.removingPercentEncoding, decoded != password, !decoded.isEmpty {
+                result = result.replacingOccurrences(of: decoded, with: "***")
+            }
+        }
+        return result
     }
 }

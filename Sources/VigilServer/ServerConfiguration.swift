@@ -30,6 +30,14 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var ingestMaxBytes = 8 << 20
     /// Below this fraction of free disk, retention deletes the oldest media.
     public var minimumFreeDiskFraction = 0.05
+    /// The folder FTP cameras upload into (`<root>/<Camera Name>/...`); not watched when unset.
+    public var ftpRoot: URL?
+    /// Registers a camera for an upload folder that names none.
+    public var autoRegisterCameras = false
+    /// Frames sampled per second of an uploaded clip.
+    public var clipSampleFPS = 1.0
+    /// A camera that sent nothing for this long is marked offline.
+    public var cameraOfflineAfter: TimeInterval = 120
     public var logFormat = LogFormat.text
     public var logLevel = Logger.Level.info
 
@@ -90,11 +98,31 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         }
         configuration.databaseURL = value("VIGIL_DATABASE_URL")
         configuration.secretKey = value("VIGIL_SECRET_KEY")
-        if let text = value("VIGIL_SECURE_COOKIES") {
+        func boolean(_ name: String) -> Bool? {
+            guard let text = value(name) else { return nil }
             switch text.lowercased() {
-            case "true", "1", "yes": configuration.secureCookies = true
-            case "false", "0", "no": configuration.secureCookies = false
-            default: problems.append("VIGIL_SECURE_COOKIES must be true or false; got '\(text)'")
+            case "true", "1", "yes", "on": return true
+            case "false", "0", "no", "off": return false
+            default:
+                problems.append("\(name) must be true or false; got '\(text)'")
+                return nil
+            }
+        }
+        if let secure = boolean("VIGIL_SECURE_COOKIES") { configuration.secureCookies = secure }
+        if let path = value("VIGIL_FTP_ROOT") { configuration.ftpRoot = URL(fileURLWithPath: path) }
+        if let register = boolean("VIGIL_AUTO_REGISTER_CAMERAS") { configuration.autoRegisterCameras = register }
+        if let text = value("VIGIL_CLIP_SAMPLE_FPS") {
+            if let fps = Double(text), (0.05...30).contains(fps) {
+                configuration.clipSampleFPS = fps
+            } else {
+                problems.append("VIGIL_CLIP_SAMPLE_FPS must be a number of frames per second from 0.05 to 30; got '\(text)'")
+            }
+        }
+        if let text = value("VIGIL_CAMERA_OFFLINE_AFTER") {
+            if let seconds = TimeInterval(text), (10...86_400).contains(seconds) {
+                configuration.cameraOfflineAfter = seconds
+            } else {
+                problems.append("VIGIL_CAMERA_OFFLINE_AFTER must be a number of seconds from 10 to 86400; got '\(text)'")
             }
         }
         if let text = value("VIGIL_DB_MAX_CONNECTIONS") {

@@ -113,6 +113,7 @@ public enum VigilApplication {
             var policy = RetentionPolicy()
             policy.minimumFreeDiskFraction = configuration.minimumFreeDiskFraction
             background.append(RetentionService(run: retentionRun(services, policy: policy, logger: logger), now: services.now))
+            background += cameraServices(configuration: configuration, services: services, writer: writer, logger: logger)
         }
         var app = Application(
             router: router,
@@ -125,6 +126,26 @@ public enum VigilApplication {
             try await prepareTables(database: database, now: now(), logger: logger)
         }
         return app
+    }
+
+    /// The services that bring frames in without a request (the upload-folder watcher, the stream
+    /// pullers) and the one that notices cameras going silent.
+    static func cameraServices(configuration: ServerConfiguration, services: AppServices, writer: CaptureWriter,
+                               logger: Logger) -> [any Service] {
+        var cameraServices: [any Service] = [
+            CameraPresenceMonitor(database: services.database, offlineAfter: configuration.cameraOfflineAfter, interval: .seconds(30),
+                                  now: services.now, logger: logger.with("service", "presence")),
+            StreamSupervisor(writer: writer, database: services.database, now: services.now, logger: logger.with("service", "streams")),
+        ]
+        if let root = configuration.ftpRoot {
+            var settings = FolderWatcher.Settings(root: root, quarantine: configuration.dataDirectory.appendingPathComponent("quarantine"))
+            settings.autoRegister = configuration.autoRegisterCameras
+            settings.clipSampleFPS = configuration.clipSampleFPS
+            settings.maximumImageBytes = configuration.ingestMaxBytes
+            cameraServices.append(FolderWatcher(settings: settings, writer: writer, database: services.database, media: services.media,
+                                                ids: services.ids, now: services.now, logger: logger.with("service", "folder_watcher")))
+        }
+        return cameraServices
     }
 
     /// Retention over the services' media store, measuring free space where the store is a folder.

@@ -34,7 +34,7 @@ public final class Database: Sendable {
     public func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await leasing { lease in
             try await self.client.withConnection { connection in
-                lease.lent()
+                try lease.lent()
                 return try await body(connection)
             }
         }
@@ -48,7 +48,7 @@ public final class Database: Sendable {
         do {
             return try await leasing { lease in
                 try await self.client.withTransaction(logger: self.logger) { connection in
-                    lease.lent()
+                    try lease.lent()
                     return try await body(connection)
                 }
             }
@@ -61,22 +61,34 @@ public final class Database: Sendable {
     }
 
     /// Runs `operation`, failing with ``DatabaseUnavailable`` if it has no connection within ``acquireTimeout``.
+    ///
+    /// The caller is answered without waiting for the operation to notice: a pool that has
+    /// stopped (at shutdown) may never answer a waiting lease, even when it is cancelled. A lease
+    /// answered late, after the caller gave up, refuses the connection, so nothing runs for a
+    /// caller that was told it failed.
     private func leasing<Result: Sendable>(_ operation: @escaping @Sendable (Lease) async throws -> Result) async throws -> Result {
         let lease = Lease(gauge: gauge)
         defer { lease.finished() }
         let timeout = acquireTimeout
-        return try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await operation(lease) }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                if !lease.isLent { throw DatabaseUnavailable(waited: timeout) }
-                return nil
+        let outcome = Outcome<Result>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                outcome.start(continuation)
+                let work = Task {
+                    do {
+                        outcome.resolve(.success(try await operation(lease)))
+                    } catch {
+                        outcome.resolve(.failure(error))
+                    }
+                }
+                let watchdog = Task {
+                    try? await Task.sleep(for: timeout)
+                    if !Task.isCancelled && !lease.isLent { outcome.resolve(.failure(DatabaseUnavailable(waited: timeout))) }
+                }
+                outcome.tasks.withLock { $0 = [work, watchdog] }
             }
-            defer { group.cancelAll() }
-            while let next = try await group.next() {
-                if let result = next { return result }
-            }
-            throw CancellationError()
+        } onCancel: {
+            outcome.resolve(.failure(CancellationError()))
         }
     }
 
@@ -124,6 +136,40 @@ final class PoolGauge: Sendable {
     var snapshot: PoolCounters { counters.withLock { $0 } }
 }
 
+/// The one answer a leasing caller gets: the operation's, the watchdog's, or cancellation's,
+/// whichever comes first; later ones are dropped.
+final class Outcome<Value: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<Value, any Error>?
+        var early: Result<Value, any Error>?
+        var resolved = false
+    }
+
+    private let state = Mutex(State())
+    /// The tasks working towards the answer, stopped once it is given.
+    let tasks = Mutex<[Task<Void, Never>]>([])
+
+    func start(_ continuation: CheckedContinuation<Value, any Error>) {
+        let early = state.withLock { state -> Result<Value, any Error>? in
+            if state.early == nil { state.continuation = continuation }
+            return state.early
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resolve(_ result: Result<Value, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
+            guard !state.resolved else { return nil }
+            state.resolved = true
+            if state.continuation == nil { state.early = result }
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(with: result)
+        tasks.withLock { $0 }.forEach { $0.cancel() }
+    }
+}
+
 /// One caller's passage through the pool.
 final class Lease: Sendable {
     private enum State { case waiting, lent, finished }
@@ -138,12 +184,14 @@ final class Lease: Sendable {
 
     var isLent: Bool { state.withLock { $0 != .waiting } }
 
-    func lent() {
-        let first = state.withLock { current in
+    /// Marks the connection lent; throws when the caller already gave up, so nothing runs for it.
+    func lent() throws {
+        let previous = state.withLock { current in
             defer { if current == .waiting { current = .lent } }
-            return current == .waiting
+            return current
         }
-        guard first else { return }
+        if previous == .finished { throw CancellationError() }
+        guard previous == .waiting else { return }
         gauge.counters.withLock {
             $0.waiting -= 1
             $0.inUse += 1

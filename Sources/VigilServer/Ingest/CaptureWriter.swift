@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Logging
 import NIOPosix
@@ -14,13 +13,13 @@ struct IncomingFrame: Sendable {
     var deviceId: String
     var deviceSeq: Int64?
     var capturedAt: Date?
-    var source: CameraSourceKind
+    var source: CaptureSource
     var bytes: [UInt8]
     var info: JPEGInspector.Info
     var meta: JSONValue?
 
     /// Checks the JPEG before anything is stored.
-    init(cameraId: UUID, deviceId: String, deviceSeq: Int64? = nil, capturedAt: Date? = nil, source: CameraSourceKind,
+    init(cameraId: UUID, deviceId: String, deviceSeq: Int64? = nil, capturedAt: Date? = nil, source: CaptureSource,
          bytes: [UInt8], meta: JSONValue? = nil) throws(JPEGInspector.Problem) {
         self.info = try JPEGInspector.inspect(bytes)
         self.cameraId = cameraId
@@ -107,7 +106,7 @@ final class CaptureWriter: Sendable {
         // Hashing and the fsync'd write run on the file threads: they would otherwise hold one of
         // the few threads that serve every request. The folder is synced once for the whole batch.
         let (uri, sha256) = try await files.runIfActive {
-            let sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+            let sha256 = Digest.sha256Hex(bytes)
             return (try media.writeFile(bytes, at: relativePath), sha256)
         }
         let capture = CaptureRepository.NewCapture(

@@ -19,6 +19,8 @@ public struct RetentionRun: Sendable {
     let logger: Logger
     /// The fraction of the media disk that is free, `nil` when it cannot be told.
     let freeDiskFraction: @Sendable () -> Double?
+    /// File times are real times, whatever clock the pass is given.
+    let fileClock: @Sendable () -> Date = { Date() }
 
     static let batchSize = 500
 
@@ -90,6 +92,8 @@ public struct RetentionRun: Sendable {
             report.diskPressureMediaDeleted += oldest.count
         }
 
+        try await sweepOrphans(dryRun: dryRun, into: &report)
+
         if !dryRun {
             let details = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(report))
             let id = ids.next()
@@ -102,9 +106,36 @@ public struct RetentionRun: Sendable {
         logger.info("retention pass", metadata: [
             "dry_run": "\(dryRun)", "staging": "\(report.stagingFramesDiscarded)", "expired": "\(report.expiredMediaDeleted)",
             "disk_pressure": "\(report.diskPressureMediaDeleted)", "bytes": "\(report.bytesFreed)",
-            "partitions_dropped": "\(report.partitionsDropped)",
+            "partitions_dropped": "\(report.partitionsDropped)", "orphans": "\(report.orphanFilesRemoved)",
         ])
         return report
+    }
+
+    /// Removes files that no row names and that are older than the grace period: what a crash
+    /// between writing a frame and committing it leaves behind.
+    private func sweepOrphans(dryRun: Bool, into report: inout RetentionReport) async throws {
+        let cutoff = fileClock().addingTimeInterval(-policy.orphanGrace)
+        let logger = self.logger
+        for folder in RetentionPolicy.sweptFolders {
+            let candidates = try media.files(under: folder).filter { $0.modified <= cutoff }
+            for start in stride(from: 0, to: candidates.count, by: 1000) {
+                let chunk = Array(candidates[start..<min(start + 1000, candidates.count)])
+                let uris = chunk.map(\.uri)
+                let known = try await database.read { try await RetentionRepository($0, logger: logger).referenced(uris) }
+                for file in chunk where !known.contains(file.uri) {
+                    if !dryRun {
+                        do {
+                            try media.remove(file.uri)
+                        } catch {
+                            logger.warning("cannot remove an orphan file", metadata: ["uri": "\(file.uri)", "error": "\(error)"])
+                            continue
+                        }
+                    }
+                    report.orphanFilesRemoved += 1
+                    report.bytesFreed += file.byteSize
+                }
+            }
+        }
     }
 
     private func partitions(now: Date, dryRun: Bool, into report: inout RetentionReport) async throws {

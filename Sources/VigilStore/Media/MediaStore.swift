@@ -11,6 +11,9 @@ public protocol MediaStore: Sendable {
     /// and its bytes are on disk. Its name is durable only after `syncFolders(of:)`, which callers
     /// storing many files call once for all of them.
     func writeFile(_ bytes: [UInt8], at relativePath: String) throws -> String
+    /// Moves a file from outside the store (an FTP upload) to `relativePath`, durably, and returns
+    /// its URI. A move, not a copy, where both are on one file system.
+    func adopt(fileAt source: URL, at relativePath: String) throws -> String
     /// Makes the names of files written with `writeFile` durable: one sync per folder.
     func syncFolders(of uris: some Collection<String>) throws
     func read(_ uri: String) throws -> [UInt8]
@@ -18,6 +21,16 @@ public protocol MediaStore: Sendable {
     func exists(_ uri: String) -> Bool
     /// The URI a file at `relativePath` has (whether or not it exists).
     func uri(for relativePath: String) -> String
+    /// Every file under `folder` (a top-level folder such as `staging`), with its size and time,
+    /// unfinished temporary files included.
+    func files(under folder: String) throws -> [StoredFile]
+}
+
+/// A file found in the media store.
+public struct StoredFile: Sendable, Equatable {
+    public var uri: String
+    public var byteSize: Int64
+    public var modified: Date
 }
 
 extension MediaStore {
@@ -39,13 +52,21 @@ public struct FileSystemMediaStore: MediaStore {
         self.root = root.standardizedFileURL
     }
 
-    /// The staging path of a capture, by seed 004.
-    public static func stagingPath(device: String, day: Date, captureId: UUID) -> String {
+    /// Where an uploaded clip is kept: `clips/<device>/<YYYY-MM-DD>/<clip>.<ext>`.
+    public static func clipPath(device: String, day: Date, clipId: UUID, fileExtension: String) -> String {
+        "clips/\(safeComponent(device))/\(dayFolder(day))/\(clipId.uuidString.lowercased()).\(safeComponent(fileExtension.lowercased()))"
+    }
+
+    static func dayFolder(_ day: Date) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month, .day], from: day)
-        let folder = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
-        return "staging/\(safeComponent(device))/\(folder)/\(captureId.uuidString.lowercased()).jpg"
+        return String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+    }
+
+    /// The staging path of a capture, by seed 004.
+    public static func stagingPath(device: String, day: Date, captureId: UUID) -> String {
+        "staging/\(safeComponent(device))/\(dayFolder(day))/\(captureId.uuidString.lowercased()).jpg"
     }
 
     /// A device id as one safe path component: no separators, no dot-dot.
@@ -92,6 +113,42 @@ public struct FileSystemMediaStore: MediaStore {
             throw MediaStoreError.io("rename", error)
         }
         return Self.scheme + relativePath
+    }
+
+    public func adopt(fileAt source: URL, at relativePath: String) throws -> String {
+        let destination = try url(relativePath)
+        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if rename(source.path, destination.path) != 0 {
+            guard errno == EXDEV else { throw MediaStoreError.io("rename \(source.lastPathComponent)", errno) }
+            // Another file system: copy durably under the real name, then remove the original.
+            guard let bytes = FileManager.default.contents(atPath: source.path) else {
+                throw MediaStoreError.io("read \(source.lastPathComponent)", errno)
+            }
+            _ = try writeFile(Array(bytes), at: relativePath)
+            unlink(source.path)
+        } else {
+            let fd = open(destination.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw MediaStoreError.io("open \(destination.lastPathComponent)", errno) }
+            defer { close(fd) }
+            guard fsync(fd) == 0 else { throw MediaStoreError.io("fsync", errno) }
+        }
+        let uri = Self.scheme + relativePath
+        try syncFolders(of: [uri])
+        return uri
+    }
+
+    public func files(under folder: String) throws -> [StoredFile] {
+        let base = try url(folder)
+        guard let enumerator = FileManager.default.enumerator(atPath: base.path) else { return [] }
+        var found: [StoredFile] = []
+        while let relative = enumerator.nextObject() as? String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: base.path + "/" + relative)
+            guard attributes?[.type] as? FileAttributeType == .typeRegular else { continue }
+            found.append(StoredFile(uri: Self.scheme + folder + "/" + relative,
+                                    byteSize: (attributes?[.size] as? NSNumber)?.int64Value ?? 0,
+                                    modified: attributes?[.modificationDate] as? Date ?? .distantPast))
+        }
+        return found
     }
 
     public func syncFolders(of uris: some Collection<String>) throws {

@@ -31,8 +31,9 @@ public enum Migrations {
         Migration0003SiteIsolation.migration,
         Migration0004Ingest.migration,
         Migration0005SiteVisibility.migration,
+        Migration0006Streams.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.
-    public static let partitionedTables = ["audit_logs", "captures"]
+    public static let partitionedTables = ["audit_logs", "captures", "device_connectivity_logs"]
 }

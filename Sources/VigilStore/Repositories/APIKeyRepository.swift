@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Logging
 import PostgresNIO
@@ -16,7 +15,7 @@ public struct APIKeyRepository: Sendable {
 
     /// Lower-case hex SHA-256 of a key, as stored in `api_keys.key_hash`.
     public static func hash(_ key: String) -> String {
-        SHA256.hash(data: Data(key.utf8)).map { String(format: "%02x", $0) }.joined()
+        Digest.sha256Hex(Data(key.utf8))
     }
 
     private static let columns = """

@@ -132,6 +132,28 @@ public struct CameraRepository: Sendable {
         return try await decode(rows).first
     }
 
+    /// The camera an upload folder belongs to: the one whose `folder_path` is the folder, or else
+    /// the one whose slug is the folder name's slug (seed 000).
+    public func find(folder: String) async throws -> Camera? {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM cameras
+            WHERE (folder_path = \(folder) OR slug = \(CameraSlug.normalize(folder)))
+              AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
+            ORDER BY folder_path = \(folder) DESC NULLS LAST LIMIT 1
+            """, logger: logger)
+        return try await decode(rows).first
+    }
+
+    /// The active cameras Vigil pulls frames from (RTSP, MJPEG, snapshot URLs), at every site.
+    public func pulledCameras() async throws -> [Camera] {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM cameras
+            WHERE is_active AND source_kind IN ('rtsp', 'mjpeg', 'http_snapshot')
+            ORDER BY id
+            """, logger: logger)
+        return try await decode(rows)
+    }
+
     /// Finds a camera by the device id it reports, or else by its slug.
     public func find(deviceId: String) async throws -> Camera? {
         let rows = try await connection.query("""

@@ -20,7 +20,7 @@ public struct CaptureRepository: Sendable {
         public var deviceId: String
         public var deviceSeq: Int64?
         public var capturedAt: Date?
-        public var source: CameraSourceKind
+        public var source: CaptureSource
         public var storageURI: String
         public var sha256: String
         public var byteSize: Int
@@ -39,7 +39,7 @@ public struct CaptureRepository: Sendable {
         }
 
         public init(id: UUID, receivedAt: Date, cameraId: UUID, deviceId: String, deviceSeq: Int64?, capturedAt: Date?,
-                    source: CameraSourceKind, storageURI: String, sha256: String, byteSize: Int, width: Int, height: Int,
+                    source: CaptureSource, storageURI: String, sha256: String, byteSize: Int, width: Int, height: Int,
                     jobId: UUID, retentionUntil: Date, meta: JSONValue? = nil) {
             self.id = id
             self.receivedAt = receivedAt
@@ -106,8 +106,8 @@ public struct CaptureRepository: Sendable {
         return found
     }
 
-    /// Inserts captures with their staging media files and marks their cameras seen, in one
-    /// statement whatever the number of captures.
+    /// Inserts captures with their staging media files and marks their cameras seen (logging a
+    /// camera that was offline as connected again), in one statement whatever the number of captures.
     public func insert(_ captures: [NewCapture]) async throws {
         guard !captures.isEmpty else { return }
         try await connection.query("""
@@ -125,10 +125,18 @@ public struct CaptureRepository: Sendable {
                 INSERT INTO media_files (file_type, storage_path, file_size, checksum, camera_id, capture_id, role, timestamp,
                                          retention_until)
                 SELECT 'image', storage_uri, byte_size, sha256, camera_id, id, 'staging', received_at, retention_until FROM f
+            ), seen AS (
+                SELECT camera_id, max(received_at) AS seen FROM f GROUP BY camera_id
+            ), back_online AS (
+                -- Every part of one statement sees the rows as they were before it: these were offline.
+                INSERT INTO device_connectivity_logs (device_type, device_id, event, details, timestamp)
+                SELECT 'camera', c.id, 'connected', jsonb_build_object('reason', 'frames_resumed', 'last_seen_at', c.last_seen_at), s.seen
+                FROM cameras c JOIN seen s ON s.camera_id = c.id
+                WHERE c.status = 'offline'
             )
             UPDATE cameras c SET last_seen_at = GREATEST(COALESCE(c.last_seen_at, s.seen), s.seen),
                 status = CASE WHEN c.status = 'maintenance' THEN c.status ELSE 'online' END
-            FROM (SELECT camera_id, max(received_at) AS seen FROM f GROUP BY camera_id) s
+            FROM seen s
             WHERE c.id = s.camera_id
             """, logger: logger)
     }

@@ -23,6 +23,18 @@ public struct RetentionRepository: Sendable {
         public var byteSize: Int64
     }
 
+    /// Which of `uris` a row still names (a media file or a capture).
+    public func referenced(_ uris: [String]) async throws -> Set<String> {
+        guard !uris.isEmpty else { return [] }
+        let rows = try await connection.query("""
+            SELECT storage_path FROM media_files WHERE storage_path = ANY(\(uris))
+            UNION SELECT storage_uri FROM captures WHERE storage_uri = ANY(\(uris))
+            """, logger: logger)
+        var found: Set<String> = []
+        for try await uri in rows.decode(String.self) { found.insert(uri) }
+        return found
+    }
+
     /// Staging frames analysed more than `afterAnalysis` ago, or received more than `hardCap` ago.
     public func dueStagingFrames(now: Date, afterAnalysis: TimeInterval, hardCap: TimeInterval, limit: Int) async throws -> [DueFile] {
         let rows = try await connection.query("""

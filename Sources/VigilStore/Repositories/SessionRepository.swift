@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Logging
 import PostgresNIO
@@ -16,7 +15,7 @@ public struct SessionRepository: Sendable {
     }
 
     static func hash(_ id: String) -> String {
-        SHA256.hash(data: Data(id.utf8)).map { String(format: "%02x", $0) }.joined()
+        Digest.sha256Hex(Data(id.utf8))
     }
 
     /// Stores (or replaces) the session; `insertOnly` fails with ``StoreError/duplicate(constraint:)`` when it exists.
