@@ -92,7 +92,7 @@ public enum VigilApplication {
             .addRoutes(to: api)
         SitesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         DVRsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit).addRoutes(to: api)
-        CamerasController(database: database, ids: services.ids, audit: audit, media: services.media).addRoutes(to: api)
+        CamerasController(database: database, ids: services.ids, audit: audit, media: services.media, writer: writer).addRoutes(to: api)
         IngestController(database: database, writer: writer, maximumBytes: services.ingestMaxBytes).addRoutes(to: api)
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import PostgresNIO
+import Synchronization
 import Testing
 import VigilCore
 import VigilServer
@@ -66,7 +67,7 @@ struct IngestTests {
 
             let latest = try await app.call(.get, "/api/v1/cameras/front_door/latest.jpg")
             #expect(latest.headers[.contentType] == "image/jpeg")
-            #expect(Array(latest.text.utf8).count > 0)
+            #expect(latest.bytes == bytes, "the newest frame, byte for byte")
         }
     }
 
@@ -206,4 +207,78 @@ struct IngestTests {
             #expect(files.isEmpty, "the written file went with the rolled-back rows: \(files)")
         }
     }
+
+    @Test("a crash between writing a frame's file and committing its row leaves no row; the restart's retention removes the file")
+    func crashBetweenFileAndCommit() async throws {
+        let folder = try TestPaths.temporaryFolder("vigil-crash-media")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let stalling = StallingMediaStore(FileSystemMediaStore(root: folder))
+        try await TestApp.run(media: stalling) { app in
+            let camera = try await pushCamera(app)
+            // The frame's file is written, then the process stops before its row is committed.
+            let request = Task { try await post(app, try photo("dog.jpg"), token: camera.token) }
+            try await eventually("the frame's file is on disk") { try !stalling.inner.files(under: "staging").isEmpty }
+            #expect(try await count(app, "captures") == 0)
+            #expect(try await count(app, "media_files") == 0)
+            #expect(try await count(app, "jobs") == 0)
+
+            // After the restart, retention finds the file that no row names.
+            var policy = RetentionPolicy()
+            policy.orphanGrace = 0
+            let report = try await RetentionRun(database: app.database, media: stalling.inner, policy: policy, logger: TestApp.logger,
+                                                freeDiskFraction: { 0.5 }).perform(now: app.clock.now, dryRun: false)
+            #expect(report.orphanFilesRemoved == 1)
+            #expect(try stalling.inner.files(under: "staging").isEmpty)
+
+            // The stalled request never completes its commit.
+            stalling.release(failing: true)
+            #expect(try await request.value.status == .internalServerError)
+            #expect(try await count(app, "captures") == 0)
+
+            // A file a row names is never swept, however old.
+            stalling.release(failing: false)
+            #expect(try await post(app, try photo("horses.jpg"), token: camera.token).status == .created)
+            let again = try await RetentionRun(database: app.database, media: stalling.inner, policy: policy, logger: TestApp.logger,
+                                               freeDiskFraction: { 0.5 }).perform(now: app.clock.now, dryRun: false)
+            #expect(again.orphanFilesRemoved == 0)
+            #expect(try stalling.inner.files(under: "staging").count == 1)
+        }
+    }
+}
+
+/// A media store whose folder sync (the last step before the rows are committed) waits until
+/// released: a process stopped at that point, as far as the disk and the database can tell.
+final class StallingMediaStore: MediaStore {
+    let inner: FileSystemMediaStore
+    private let gate = DispatchSemaphore(value: 0)
+    private let state = Mutex<(released: Bool, failing: Bool)>((false, false))
+
+    init(_ inner: FileSystemMediaStore) {
+        self.inner = inner
+    }
+
+    func release(failing: Bool) {
+        let wasReleased = state.withLock { state in
+            defer { state = (true, failing) }
+            return state.released
+        }
+        if !wasReleased { gate.signal() }
+    }
+
+    func syncFolders(of uris: some Collection<String>) throws {
+        if !state.withLock({ $0.released }) {
+            gate.wait()
+            gate.signal()
+        }
+        if state.withLock({ $0.failing }) { throw MediaStoreError.io("sync (stopped)", EIO) }
+        try inner.syncFolders(of: uris)
+    }
+
+    func writeFile(_ bytes: [UInt8], at relativePath: String) throws -> String { try inner.writeFile(bytes, at: relativePath) }
+    func adopt(fileAt source: URL, at relativePath: String) throws -> String { try inner.adopt(fileAt: source, at: relativePath) }
+    func read(_ uri: String) throws -> [UInt8] { try inner.read(uri) }
+    func remove(_ uri: String) throws { try inner.remove(uri) }
+    func exists(_ uri: String) -> Bool { inner.exists(uri) }
+    func uri(for relativePath: String) -> String { inner.uri(for: relativePath) }
+    func files(under folder: String) throws -> [StoredFile] { try inner.files(under: folder) }
 }

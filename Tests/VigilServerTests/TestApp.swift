@@ -111,7 +111,10 @@ struct TestApp {
     struct Reply {
         var status: HTTPResponse.Status
         var headers: HTTPFields
-        var text: String
+        /// The body as it came, for images.
+        var bytes: [UInt8]
+
+        var text: String { String(decoding: bytes, as: UTF8.self) }
 
         var json: JSONValue {
             (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .null
@@ -162,7 +165,7 @@ struct TestApp {
         case .deviceToken(let token): headers[.init("X-Device-Token")!] = token
         }
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
-        return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        return Reply(status: response.status, headers: response.headers, bytes: Array(response.body.readableBytesView))
     }
 
     /// Creates a camera and returns its id.

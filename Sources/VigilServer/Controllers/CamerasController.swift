@@ -11,6 +11,7 @@ struct CamerasController {
     let ids: UUIDv7Generator
     let audit: AuditTrail
     let media: any MediaStore
+    let writer: CaptureWriter
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.get("/cameras", .permission(.camerasRead), use: list)
@@ -20,6 +21,7 @@ struct CamerasController {
         routes.delete("/cameras/{camera}", .permission(.camerasDelete), use: delete)
         routes.post("/cameras/{camera}/device-token", .permission(.camerasWrite), use: rotateDeviceToken)
         routes.get("/cameras/{camera}/latest.jpg", .permission(.mediaRead), use: latestFrame)
+        routes.get("/cameras/{camera}/snapshot", .permission(.mediaRead), use: snapshot)
     }
 
     /// A camera as created: with its device token, shown this once, when it pushes frames.
@@ -77,6 +79,33 @@ struct CamerasController {
         }
         return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "no-store",
                                                .init("X-Capture-Id")!: latest.id.uuidString.lowercased()],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// A frame taken from the camera now (cameras Vigil pulls from), kept as a capture like any other.
+    @Sendable func snapshot(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let reference = context.cameraReference
+        let camera = try await database.read(for: context) { connection in
+            try await CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo).find(reference: reference)
+        }
+        guard let camera else { throw APIError.notFound("camera", reference) }
+        guard let source = PullSource(camera) else {
+            throw APIError(.conflict, code: "snapshot_unavailable", message: camera.isActive
+                ? "Camera '\(camera.slug)' sends its own frames (\(camera.sourceKind.rawValue)); its newest one is at latest.jpg."
+                : "Camera '\(camera.slug)' is switched off in Vigil.")
+        }
+        let bytes: [UInt8]
+        let frame: IncomingFrame
+        do {
+            bytes = try await source.grab()
+            frame = try IncomingFrame(cameraId: camera.id, deviceId: camera.deviceId ?? camera.slug, source: CaptureSource(source.kind),
+                                      bytes: bytes, meta: .object(["snapshot": .bool(true)]))
+        } catch {
+            throw APIError(.badGateway, code: "camera_unreachable", message: "Camera '\(camera.slug)' gave no frame: \(error)")
+        }
+        let receipt = try await writer.store(frame)
+        return Response(status: .ok, headers: [.contentType: "image/jpeg", .cacheControl: "no-store",
+                                               .init("X-Capture-Id")!: receipt.captureId.uuidString.lowercased()],
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 

@@ -30,8 +30,9 @@ struct PullSource: Sendable, Hashable {
         fps = min(max(camera.fps, 1), 30)
     }
 
-    /// The arguments that make ffmpeg read the stream and write JPEG frames at `fps` to its output.
-    var ffmpegArguments: [String] {
+    /// The arguments that make ffmpeg read the stream and write JPEG frames at `fps` to its
+    /// output, `frames` of them or until the stream ends.
+    func ffmpegArguments(frames: Int? = nil) -> [String] {
         var arguments = ["-nostdin", "-v", "error"]
         if kind == .rtsp {
             // TCP survives the NAT and firewalls between sites; the timeout (µs) notices a dead camera.
@@ -39,7 +40,37 @@ struct PullSource: Sendable, Hashable {
         } else {
             arguments += ["-rw_timeout", "10000000"]
         }
-        return arguments + ["-i", url, "-an", "-vf", "fps=\(fps)", "-f", "image2pipe", "-c:v", "mjpeg", "-q:v", "4", "pipe:1"]
+        arguments += ["-i", url, "-an", "-vf", "fps=\(fps)"]
+        if let frames { arguments += ["-frames:v", "\(frames)"] }
+        return arguments + ["-f", "image2pipe", "-c:v", "mjpeg", "-q:v", "4", "pipe:1"]
+    }
+
+    /// One frame from the camera now. Errors never show the address's password.
+    func grab() async throws -> [UInt8] {
+        do {
+            switch kind {
+            case .httpSnapshot:
+                return try await Self.fetchSnapshot(url)
+            default:
+                var splitter = JPEGStreamSplitter()
+                let output = try await Subprocess.run("ffmpeg", ffmpegArguments(frames: 1), outputLimit: 32 << 20)
+                guard let frame = splitter.append(output).first else { throw StreamPuller.StreamEnded(description: "the stream gave no frame") }
+                return frame
+            }
+        } catch {
+            throw StreamPuller.StreamEnded(description: StreamURL.redacting("\(error)", passwordOf: url))
+        }
+    }
+
+    /// A snapshot URL's image.
+    static func fetchSnapshot(_ url: String) async throws -> [UInt8] {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "Accept", value: "image/jpeg")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        guard response.status == .ok else {
+            throw StreamPuller.StreamEnded(description: "the snapshot URL answered \(response.status.code)")
+        }
+        return Array(try await response.body.collect(upTo: 16 << 20).readableBytesView)
     }
 }
 
@@ -111,7 +142,7 @@ struct StreamPuller: Sendable {
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    let process = try Subprocess("ffmpeg", source.ffmpegArguments)
+                    let process = try Subprocess("ffmpeg", source.ffmpegArguments())
                     await withTaskCancellationHandler {
                         var splitter = JPEGStreamSplitter()
                         for await chunk in process.outputChunks() {
@@ -139,14 +170,7 @@ struct StreamPuller: Sendable {
                 do {
                     while !Task.isCancelled {
                         let started = ContinuousClock.now
-                        var request = HTTPClientRequest(url: source.url)
-                        request.headers.add(name: "Accept", value: "image/jpeg")
-                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-                        guard response.status == .ok else {
-                            throw StreamEnded(description: "the snapshot URL answered \(response.status.code)")
-                        }
-                        let body = try await response.body.collect(upTo: 16 << 20)
-                        continuation.yield(Array(body.readableBytesView))
+                        continuation.yield(try await PullSource.fetchSnapshot(source.url))
                         try await Task.sleep(until: started + interval)
                     }
                     continuation.finish()

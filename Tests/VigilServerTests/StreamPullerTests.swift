@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import Testing
+import VigilCore
+@testable import VigilServer
+import VigilStore
+import VigilTestSupport
+
+/// A stand-in IP camera: GStreamer's RTSP server playing a test pattern (Fixtures/rtsp-camera.py).
+func startRTSPCamera(port: Int) async throws -> TestServer {
+    let script = TestPaths.packageRoot.appendingPathComponent("Tests/VigilServerTests/Fixtures/rtsp-camera.py").path
+    return try await TestServer("/usr/bin/python3", [script, "\(port)", "5"], port: port)
+}
+
+@Suite("Cameras Vigil pulls from")
+struct StreamPullerTests {
+    func connectivity(_ app: TestApp, _ cameraId: String) async throws -> [String] {
+        let text = try await app.database.scalar("""
+            SELECT string_agg(event, ',' ORDER BY timestamp, id) FROM device_connectivity_logs WHERE device_id = \(UUID(uuidString: cameraId)!)
+            """, as: String.self)
+        return text?.split(separator: ",").map(String.init) ?? []
+    }
+
+    func captures(_ app: TestApp, _ cameraId: String) async throws -> Int {
+        try await app.database.scalar("SELECT count(*)::int8 FROM captures WHERE camera_id = \(UUID(uuidString: cameraId)!)",
+                                      as: Int.self) ?? 0
+    }
+
+    @Test("an RTSP camera's frames become captures; losing it and getting it back is logged; its password never shows")
+    func rtsp() async throws {
+        try await TestApp.run { app in
+            let port = try freeLocalPort()
+            var camera = try await startRTSPCamera(port: port)
+            let created = try await app.call(.post, "/api/v1/cameras", json: """
+                {"name":"Gate","source_kind":"rtsp","rtsp_url":"rtsp://viewer:s3cret-pass@127.0.0.1:\(port)/live","fps":2}
+                """)
+            let cameraId = try #require(created.string("id"))
+            let supervisor = StreamSupervisor(writer: app.captureWriter(), database: app.database,
+                                              backoff: ReconnectBackoff(initial: .milliseconds(200), maximum: .seconds(1)),
+                                              refreshInterval: .milliseconds(300), now: { app.clock.now }, logger: TestApp.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await supervisor.run() }
+                defer { group.cancelAll() }
+
+                try await eventually("frames arrive") { try await captures(app, cameraId) >= 3 }
+                #expect(try await connectivity(app, cameraId) == ["connected"])
+                let source = try await app.database.scalar(
+                    "SELECT source || ' ' || width || 'x' || height FROM captures LIMIT 1", as: String.self)
+                #expect(source == "rtsp 320x240")
+                #expect(try await app.call(.get, "/api/v1/cameras/\(cameraId)")["status"] == .string("online"))
+
+                // The camera goes away: the loss and the failed attempts to reach it again are logged.
+                await camera.stop()
+                try await eventually("the loss and a failed reconnect are logged") {
+                    try await connectivity(app, cameraId).starts(with: ["connected", "disconnected", "reconnect_failed"])
+                }
+                // It comes back on the same address.
+                let before = try await captures(app, cameraId)
+                camera = try await startRTSPCamera(port: port)
+                try await eventually("the camera is reached again", timeout: .seconds(45)) {
+                    try await connectivity(app, cameraId).last == "connected"
+                }
+                try await eventually("frames arrive again") { try await captures(app, cameraId) > before }
+
+                let details = try await app.database.scalar(
+                    "SELECT string_agg(details::text, ' ') FROM device_connectivity_logs", as: String.self) ?? ""
+                #expect(!details.contains("s3cret-pass"), "\(details)")
+                #expect(details.contains("retry_count"))
+
+                // A snapshot on demand: a fresh frame, kept as a capture too.
+                let snapshot = try await app.call(.get, "/api/v1/cameras/\(cameraId)/snapshot")
+                #expect(snapshot.status == .ok)
+                #expect(snapshot.headers[.contentType] == "image/jpeg")
+                let frame = try JPEGInspector.inspect(snapshot.bytes)
+                #expect(frame.width == 320)
+                let captureId = try #require(snapshot.headers[.init("X-Capture-Id")!])
+                #expect(try await app.database.scalar(
+                    "SELECT count(*)::int8 FROM captures WHERE id = \(UUID(uuidString: captureId)!)", as: Int.self) == 1)
+            }
+            await camera.stop()
+        }
+    }
+
+    @Test("a snapshot of a camera that pushes its own frames, or of one that is down, is refused with a reason")
+    func snapshotRefused() async throws {
+        try await TestApp.run { app in
+            let pushing = try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Porch"}"#)
+            let refused = try await app.call(.get, "/api/v1/cameras/\(try #require(pushing.string("id")))/snapshot")
+            #expect(refused.status == .conflict)
+            #expect(refused.errorCode == "snapshot_unavailable")
+
+            let port = try freeLocalPort()
+            let down = try await app.call(.post, "/api/v1/cameras", json: """
+                {"name":"Shed","source_kind":"http_snapshot","snapshot_url":"http://admin:hunter22@127.0.0.1:\(port)/snap.jpg"}
+                """)
+            let unreachable = try await app.call(.get, "/api/v1/cameras/\(try #require(down.string("id")))/snapshot")
+            #expect(unreachable.status == .badGateway)
+            #expect(unreachable.errorCode == "camera_unreachable")
+            #expect(!unreachable.text.contains("hunter22"))
+        }
+    }
+
+    @Test("a camera silent for longer than the limit goes offline, logged; its next frame brings it back, logged")
+    func presence() async throws {
+        try await TestApp.run { app in
+            let created = try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Porch"}"#)
+            let cameraId = try #require(created.string("id"))
+            let token = try #require(created.string("device_token"))
+            let photo = Array(try Data(contentsOf: URL(fileURLWithPath: "/usr/share/darknet/data/dog.jpg")))
+            func push(_ bytes: [UInt8]) async throws -> TestApp.Reply {
+                try await app.send(.post, "/api/v1/ingest/frame", body: .init(bytes: bytes), headers: [.contentType: "image/jpeg"],
+                                   as: .deviceToken(token))
+            }
+            #expect(try await push(photo).status == .created)
+            let monitor = CameraPresenceMonitor(database: app.database, offlineAfter: 120, interval: .seconds(30),
+                                                now: { app.clock.now }, logger: TestApp.logger)
+            app.clock.advance(by: 60)
+            #expect(try await monitor.sweep().isEmpty, "a minute of silence is not yet offline")
+            app.clock.advance(by: 61)
+            #expect(try await monitor.sweep().map { $0.uuidString } == [cameraId])
+            #expect(try await app.call(.get, "/api/v1/cameras/\(cameraId)")["status"] == .string("offline"))
+            #expect(try await monitor.sweep().isEmpty, "marked once")
+
+            #expect(try await push(Array(try Data(contentsOf: URL(fileURLWithPath: "/usr/share/darknet/data/horses.jpg")))).status == .created)
+            #expect(try await app.call(.get, "/api/v1/cameras/\(cameraId)")["status"] == .string("online"))
+            #expect(try await connectivity(app, cameraId) == ["disconnected", "connected"])
+            let reasons = try await app.database.scalar(
+                "SELECT string_agg(details ->> 'reason', ',' ORDER BY timestamp) FROM device_connectivity_logs", as: String.self)
+            #expect(reasons == "silent,frames_resumed")
+        }
+    }
+}
