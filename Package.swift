@@ -122,6 +122,8 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
+            // Run by path from the source tree (the RTSP test camera), not compiled.
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
     ]

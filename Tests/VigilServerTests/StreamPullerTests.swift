@@ -35,13 +35,7 @@ struct StreamPullerTests {
                 {"name":"Gate","source_kind":"rtsp","rtsp_url":"rtsp://viewer:s3cret-pass@127.0.0.1:\(port)/live","fps":2}
                 """)
             let cameraId = try #require(created.string("id"))
-            let supervisor = StreamSupervisor(writer: app.captureWriter(), database: app.database,
-                                              backoff: ReconnectBackoff(initial: .milliseconds(200), maximum: .seconds(1)),
-                                              refreshInterval: .milliseconds(300), now: { app.clock.now }, logger: TestApp.logger)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await supervisor.run() }
-                defer { group.cancelAll() }
-
+            try await withPullers(app) {
                 try await eventually("frames arrive") { try await captures(app, cameraId) >= 3 }
                 #expect(try await connectivity(app, cameraId) == ["connected"])
                 let source = try await app.database.scalar(
@@ -78,6 +72,61 @@ struct StreamPullerTests {
                     "SELECT count(*)::int8 FROM captures WHERE id = \(UUID(uuidString: captureId)!)", as: Int.self) == 1)
             }
             await camera.stop()
+        }
+    }
+
+    /// Runs the stream supervisor, quick to retry, while `body` runs.
+    func withPullers(_ app: TestApp, _ body: () async throws -> Void) async throws {
+        let supervisor = StreamSupervisor(writer: app.captureWriter(), database: app.database,
+                                          backoff: ReconnectBackoff(initial: .milliseconds(200), maximum: .seconds(1)),
+                                          refreshInterval: .milliseconds(300), now: { app.clock.now }, logger: TestApp.logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await supervisor.run() }
+            defer { group.cancelAll() }
+            try await body()
+        }
+    }
+
+    @Test("an MJPEG stream over HTTP (ffmpeg serving one) is read at the camera's rate")
+    func mjpeg() async throws {
+        try await TestApp.run { app in
+            let port = try freeLocalPort()
+            let server = try await TestServer("/usr/bin/ffmpeg", [
+                "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=5", "-c:v", "mjpeg", "-q:v", "5",
+                "-f", "mpjpeg", "-listen", "1", "http://127.0.0.1:\(port)/stream.mjpg",
+            ], port: port)
+            defer { Task { await server.stop() } }
+            let cameraId = try await app.createCamera("""
+                {"name":"Yard","source_kind":"mjpeg","snapshot_url":"http://127.0.0.1:\(port)/stream.mjpg","fps":2}
+                """)
+            try await withPullers(app) {
+                try await eventually("frames arrive") { try await captures(app, cameraId) >= 3 }
+            }
+            #expect(try await app.database.scalar("SELECT min(source) || ' ' || min(width) FROM captures", as: String.self) == "mjpeg 320")
+            #expect(try await connectivity(app, cameraId).first == "connected")
+        }
+    }
+
+    @Test("a snapshot URL is fetched; the same picture twice is stored once")
+    func httpSnapshot() async throws {
+        try await TestApp.run { app in
+            let folder = try TestPaths.temporaryFolder("vigil-snapshots")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try FileManager.default.copyItem(atPath: "/usr/share/darknet/data/dog.jpg", toPath: folder.appendingPathComponent("snap.jpg").path)
+            let port = try freeLocalPort()
+            let server = try await TestServer("/usr/bin/python3", ["-m", "http.server", "\(port)", "--bind", "127.0.0.1",
+                                                                   "--directory", folder.path], port: port)
+            defer { Task { await server.stop() } }
+            let cameraId = try await app.createCamera("""
+                {"name":"Shed","source_kind":"http_snapshot","snapshot_url":"http://127.0.0.1:\(port)/snap.jpg","fps":5}
+                """)
+            try await withPullers(app) {
+                try await eventually("the picture is a capture") { try await captures(app, cameraId) == 1 }
+                let snapshot = try await app.call(.get, "/api/v1/cameras/\(cameraId)/snapshot")
+                #expect(snapshot.bytes == Array(try Data(contentsOf: folder.appendingPathComponent("snap.jpg"))))
+            }
+            #expect(try await captures(app, cameraId) == 1, "an unchanged picture is one capture")
+            #expect(try await connectivity(app, cameraId) == ["connected"])
         }
     }
 

@@ -21,7 +21,8 @@ public final class TestServer: Sendable {
     public let process: LaunchedProcess
     public let port: Int
 
-    /// Starts `executable` and waits until it accepts connections on `port` on 127.0.0.1.
+    /// Starts `executable` and waits until it listens on `port` on 127.0.0.1 (seen in the
+    /// kernel's socket table, without connecting: a one-client server would take the probe for its client).
     public init(_ executable: String, _ arguments: [String], port: Int) async throws {
         process = try LaunchedProcess.launch(URL(fileURLWithPath: executable), arguments)
         self.port = port
@@ -29,7 +30,7 @@ public final class TestServer: Sendable {
             if try await process.waitForExit(timeout: .zero) != nil {
                 throw LaunchError(message: "\(executable) exited: \(process.output)")
             }
-            return Self.accepts(port: port)
+            return Self.listening(port: port)
         }
     }
 
@@ -39,16 +40,17 @@ public final class TestServer: Sendable {
         try? FileManager.default.removeItem(at: process.outputFile)
     }
 
-    static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
+    /// Whether a socket listens on 127.0.0.1 (or any address) at `port`, by `/proc/net/tcp`.
+    static func listening(port: Int) -> Bool {
+        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
+        let wanted = String(format: ":%04X", port)
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            // local_address is field 1 (ADDR:PORT in hex), the state field 3; 0A is LISTEN.
+            guard fields.count > 3, fields[1].hasSuffix(wanted), fields[3] == "0A" else { continue }
+            let address = fields[1].prefix(8)
+            if address == "0100007F" || address == "00000000" { return true }
+        }
+        return false
     }
 }

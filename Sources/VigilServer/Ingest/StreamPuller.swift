@@ -17,10 +17,11 @@ struct PullSource: Sendable, Hashable {
     init?(_ camera: Camera) {
         guard camera.isActive else { return nil }
         switch camera.sourceKind {
-        case .rtsp, .mjpeg:
-            guard let url = camera.rtspUrl ?? camera.snapshotUrl else { return nil }
+        case .rtsp:
+            guard let url = camera.rtspUrl else { return nil }
             self.url = url
-        case .httpSnapshot:
+        case .mjpeg, .httpSnapshot:
+            // Both are HTTP addresses, kept in `snapshot_url` (an MJPEG stream is the endless kind).
             guard let url = camera.snapshotUrl else { return nil }
             self.url = url
         case .ftpFolder, .httpPush:
