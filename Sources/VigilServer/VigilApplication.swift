@@ -75,8 +75,9 @@ public enum VigilApplication {
         router.add(middleware: HTTPMetricsMiddleware(registry: services.registry))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: SessionSettings.lifetime))
+        let deviceTokens = DeviceTokenCache()
         router.add(middleware: AuthenticationMiddleware(database: database, sessions: sessionStorage, sessionDriver: sessionDriver,
-                                                        audit: audit, now: services.now))
+                                                        audit: audit, now: services.now, deviceTokens: deviceTokens))
         router.add(middleware: AuthorizationMiddleware(policy: policy, setup: SetupState(database: database)))
 
         let root = SecuredRoutes(router, policy: policy)
@@ -92,7 +93,8 @@ public enum VigilApplication {
             .addRoutes(to: api)
         SitesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         DVRsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit).addRoutes(to: api)
-        CamerasController(database: database, ids: services.ids, audit: audit, media: services.media, writer: writer).addRoutes(to: api)
+        CamerasController(database: database, ids: services.ids, audit: audit, media: services.media, writer: writer,
+                          deviceTokens: deviceTokens).addRoutes(to: api)
         IngestController(database: database, writer: writer, maximumBytes: services.ingestMaxBytes).addRoutes(to: api)
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)

@@ -19,6 +19,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let sessionDriver: PostgresSessionDriver
     let audit: AuditTrail
     let now: @Sendable () -> Date
+    let deviceTokens: DeviceTokenCache
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -68,9 +69,14 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     /// The camera a device token belongs to; it may send its own frames and nothing else.
     private func camera(deviceToken token: String, request: Request, context: Context) async throws -> Camera {
-        let camera = APIKeyToken.isWellFormed(token, prefix: APIKeyToken.deviceTokenPrefix)
-            ? try await database.read { try await CameraRepository($0, logger: context.logger).find(deviceToken: token) }
-            : nil
+        var camera: Camera?
+        if APIKeyToken.isWellFormed(token, prefix: APIKeyToken.deviceTokenPrefix) {
+            camera = deviceTokens.camera(for: token)
+            if camera == nil {
+                camera = try await database.read { try await CameraRepository($0, logger: context.logger).find(deviceToken: token) }
+                if let camera { deviceTokens.remember(token, camera) }
+            }
+        }
         guard let camera else {
             try await database.transaction { connection in
                 try await audit.record(AuditEntry(
@@ -137,6 +143,55 @@ struct AuthorizationMiddleware: RouterMiddleware {
 }
 
 /// Whether the first administrator exists; once it does, it stays so (the last one cannot be removed).
+/// Device tokens checked against the database in the last few seconds, so a camera sending
+/// frames many times a second costs one lookup per `lifetime` rather than one per frame.
+///
+/// Any change to a camera through this process (edit, switch-off, delete, token rotation) empties
+/// it at once; a change made by another Vigil process on the same database takes effect here
+/// within `lifetime`.
+final class DeviceTokenCache: Sendable {
+    private struct Entry {
+        var camera: Camera
+        var expires: ContinuousClock.Instant
+    }
+
+    let lifetime: Duration
+    let capacity: Int
+    private let entries = Mutex<[String: Entry]>([:])
+
+    init(lifetime: Duration = .seconds(5), capacity: Int = 10_000) {
+        self.lifetime = lifetime
+        self.capacity = capacity
+    }
+
+    /// Only the token's hash is kept.
+    func camera(for token: String) -> Camera? {
+        let key = Digest.sha256Hex(Data(token.utf8))
+        let now = ContinuousClock.now
+        return entries.withLock { entries in
+            guard let entry = entries[key] else { return nil }
+            guard entry.expires > now else {
+                entries[key] = nil
+                return nil
+            }
+            return entry.camera
+        }
+    }
+
+    func remember(_ token: String, _ camera: Camera) {
+        let key = Digest.sha256Hex(Data(token.utf8))
+        let expires = ContinuousClock.now + lifetime
+        entries.withLock { entries in
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[key] = Entry(camera: camera, expires: expires)
+        }
+    }
+
+    func invalidateAll() {
+        entries.withLock { $0.removeAll() }
+    }
+}
+
 final class SetupState: Sendable {
     private let complete = Mutex(false)
     let database: Database

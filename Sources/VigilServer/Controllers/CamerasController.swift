@@ -12,6 +12,8 @@ struct CamerasController {
     let audit: AuditTrail
     let media: any MediaStore
     let writer: CaptureWriter
+    /// Emptied on every change to a camera, so a switched-off camera or a rotated token stops working at once.
+    let deviceTokens: DeviceTokenCache
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.get("/cameras", .permission(.camerasRead), use: list)
@@ -61,6 +63,7 @@ struct CamerasController {
             try await audit.record(AuditTrail.change("camera_device_token_rotated", "camera", camera.id.uuidString),
                                    context: context, on: connection)
         }
+        deviceTokens.invalidateAll()
         return JSONResponse(DeviceToken(deviceToken: token))
     }
 
@@ -176,6 +179,7 @@ struct CamerasController {
                                    context: context, on: connection)
             return updated
         }
+        deviceTokens.invalidateAll()
         return JSONResponse(camera.redacted)
     }
 
@@ -191,6 +195,7 @@ struct CamerasController {
                                                      details: .object(["slug": .string(camera.slug)])),
                                    context: context, on: connection)
         }
+        deviceTokens.invalidateAll()
         return Response(status: .noContent)
     }
 }

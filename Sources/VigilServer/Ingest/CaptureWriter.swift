@@ -87,8 +87,16 @@ final class CaptureWriter: Sendable {
 
     private let queue = Mutex(Queue())
 
+    /// Threads for file work. Writing and `fsync` mostly wait on the disk, so there are more of
+    /// them than cores: with one per core, frames would queue behind each other's syncs.
+    static let fileThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 16)
+        pool.start()
+        return pool
+    }()
+
     init(database: Database, media: any MediaStore, ids: UUIDv7Generator, now: @escaping @Sendable () -> Date,
-         logger: Logger, files: NIOThreadPool = .singleton) {
+         logger: Logger, files: NIOThreadPool = CaptureWriter.fileThreads) {
         self.database = database
         self.media = media
         self.ids = ids
@@ -132,6 +140,20 @@ final class CaptureWriter: Sendable {
         }
     }
 
+    /// Syncs the folders of `uris`, all at once: one file thread per folder.
+    private func syncFolders(of uris: [String]) async throws {
+        var oneFilePerFolder: [Substring: String] = [:]
+        for uri in uris { oneFilePerFolder[uri[..<(uri.lastIndex(of: "/") ?? uri.endIndex)]] = uri }
+        let media = self.media
+        let files = self.files
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for uri in oneFilePerFolder.values {
+                group.addTask { try await files.runIfActive { try media.syncFolders(of: [uri]) } }
+            }
+            try await group.waitForAll()
+        }
+    }
+
     private func removeFile(_ uri: String) async throws {
         let media = self.media
         try await files.runIfActive { try media.remove(uri) }
@@ -168,9 +190,7 @@ final class CaptureWriter: Sendable {
     /// Makes the files' names durable, then, in one transaction, finds repeats and inserts the
     /// rest of `captures` with their jobs.
     private func commit(_ captures: [CaptureRepository.NewCapture]) async throws -> [CaptureReceipt] {
-        let media = self.media
-        let uris = captures.map(\.storageURI)
-        try await files.runIfActive { try media.syncFolders(of: uris) }
+        try await syncFolders(of: captures.map(\.storageURI))
         let logger = self.logger
         let newest = captures.map(\.receivedAt).max() ?? now()
         return try await database.transaction { connection in

@@ -48,8 +48,13 @@ public struct FileSystemMediaStore: MediaStore {
     public let root: URL
     static let scheme = "file:"
 
+    private let rootPath: String
+
     public init(root: URL) {
         self.root = root.standardizedFileURL
+        var rootPath = self.root.path
+        while rootPath.count > 1 && rootPath.hasSuffix("/") { rootPath.removeLast() }
+        self.rootPath = rootPath
     }
 
     /// Where an uploaded clip is kept: `clips/<device>/<YYYY-MM-DD>/<clip>.<ext>`.
@@ -76,12 +81,18 @@ public struct FileSystemMediaStore: MediaStore {
     }
 
     public func writeFile(_ bytes: [UInt8], at relativePath: String) throws -> String {
-        let destination = try url(relativePath)
-        let folder = destination.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = folder.appendingPathComponent(".\(destination.lastPathComponent).\(UUID().uuidString.prefix(8)).tmp")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        guard fd >= 0 else { throw MediaStoreError.io("create \(temporary.lastPathComponent)", errno) }
+        // Plain path strings: this runs for every frame, and URL manipulation costs more than the write.
+        let destination = try path(relativePath)
+        let slash = destination.lastIndex(of: "/")!
+        let folder = String(destination[..<slash])
+        let name = destination[destination.index(after: slash)...]
+        let temporary = "\(folder)/.\(name).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        var fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        if fd < 0 && errno == ENOENT {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        }
+        guard fd >= 0 else { throw MediaStoreError.io("create \(name)", errno) }
         var written = 0
         let writeFailed: Int32? = bytes.withUnsafeBytes { buffer in
             while written < buffer.count {
@@ -96,20 +107,20 @@ public struct FileSystemMediaStore: MediaStore {
         }
         if let writeFailed {
             close(fd)
-            unlink(temporary.path)
+            unlink(temporary)
             throw MediaStoreError.io("write", writeFailed)
         }
         // The bytes reach the disk before the name does, so a crash never leaves a short file under the real name.
         guard fsync(fd) == 0 else {
             let error = errno
             close(fd)
-            unlink(temporary.path)
+            unlink(temporary)
             throw MediaStoreError.io("fsync", error)
         }
         close(fd)
-        guard rename(temporary.path, destination.path) == 0 else {
+        guard rename(temporary, destination) == 0 else {
             let error = errno
-            unlink(temporary.path)
+            unlink(temporary)
             throw MediaStoreError.io("rename", error)
         }
         return Self.scheme + relativePath
@@ -191,11 +202,16 @@ public struct FileSystemMediaStore: MediaStore {
 
     /// Refuses paths that would leave the root.
     private func url(_ relativePath: String) throws -> URL {
+        URL(fileURLWithPath: try path(relativePath))
+    }
+
+    /// The absolute path of `relativePath`, refusing paths that would leave the root.
+    private func path(_ relativePath: String) throws -> String {
         let components = relativePath.split(separator: "/")
         guard !relativePath.hasPrefix("/"), !components.isEmpty, !components.contains(".."), !components.contains(".") else {
             throw MediaStoreError.foreignURI(relativePath)
         }
-        return root.appendingPathComponent(relativePath)
+        return rootPath + "/" + relativePath
     }
 }
 

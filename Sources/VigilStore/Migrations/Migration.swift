@@ -32,6 +32,7 @@ public enum Migrations {
         Migration0004Ingest.migration,
         Migration0005SiteVisibility.migration,
         Migration0006Streams.migration,
+        Migration0007JobIndexes.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

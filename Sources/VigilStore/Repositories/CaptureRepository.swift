@@ -90,16 +90,24 @@ public struct CaptureRepository: Sendable {
     /// since `seqSince`, or the same bytes since `shaSince`. One statement for a whole batch.
     public func repeats(of keys: [RepeatKey], seqSince: Date, shaSince: Date) async throws -> [Int: UUID] {
         guard !keys.isEmpty else { return [:] }
+        // Two lookups rather than one with OR, and no ORDER BY (a frame is stored once, so there
+        // is one match at most): each uses its own index, (camera, seq) or (camera, sha, time),
+        // instead of walking all of the camera's recent captures in time order. The hash is
+        // read as char(64), the column's type: compared as text, the index could not be used.
         let rows = try await connection.query("""
-            SELECT k.i::int8, c.id
-            FROM ROWS FROM (jsonb_to_recordset(\(try keys.jsonText())::jsonb) AS (camera_id uuid, device_seq int8, sha256 text))
-                WITH ORDINALITY AS k(camera_id, device_seq, sha256, i)
-            CROSS JOIN LATERAL (
-                SELECT id FROM captures
-                WHERE camera_id = k.camera_id
-                  AND ((k.device_seq IS NOT NULL AND device_seq = k.device_seq AND received_at >= \(seqSince))
-                       OR (sha256_hex = k.sha256 AND received_at >= \(shaSince)))
-                ORDER BY received_at LIMIT 1) c
+            SELECT i, match FROM (
+                SELECT k.i::int8 AS i, COALESCE(
+                    (SELECT id FROM captures
+                     WHERE k.device_seq IS NOT NULL AND camera_id = k.camera_id AND device_seq = k.device_seq
+                       AND received_at >= \(seqSince)
+                     LIMIT 1),
+                    (SELECT id FROM captures
+                     WHERE camera_id = k.camera_id AND sha256_hex = k.sha256 AND received_at >= \(shaSince)
+                     LIMIT 1)) AS match
+                FROM ROWS FROM (jsonb_to_recordset(\(try keys.jsonText())::jsonb) AS (camera_id uuid, device_seq int8, sha256 char(64)))
+                    WITH ORDINALITY AS k(camera_id, device_seq, sha256, i)
+            ) found
+            WHERE match IS NOT NULL
             """, logger: logger)
         var found: [Int: UUID] = [:]
         for try await (ordinal, id) in rows.decode((Int64, UUID).self) { found[Int(ordinal) - 1] = id }
