@@ -183,6 +183,9 @@ struct IngestTests {
             let newToken = try #require(rotated.string("device_token"))
             #expect(try await post(app, person, token: camera.token).errorCode == "invalid_device_token")
             #expect(try await post(app, try photo("horses.jpg"), token: newToken).status == .created)
+            // Switching the camera off stops its token at once too, though the token was just checked.
+            #expect(try await app.call(.patch, "/api/v1/cameras/\(camera.id)", json: #"{"is_active":false}"#).status == .ok)
+            #expect(try await post(app, try photo("dog.jpg"), token: newToken).errorCode == "invalid_device_token")
 
             let leaked = try await app.database.scalar(
                 "SELECT count(*)::int8 FROM cameras c WHERE c::text LIKE '%' || \(String(newToken.dropFirst(4))) || '%'", as: Int.self)
