@@ -279,6 +279,7 @@ final class StallingMediaStore: MediaStore {
 
     func writeFile(_ bytes: [UInt8], at relativePath: String) throws -> String { try inner.writeFile(bytes, at: relativePath) }
     func adopt(fileAt source: URL, at relativePath: String) throws -> String { try inner.adopt(fileAt: source, at: relativePath) }
+    func link(_ uri: String, to relativePath: String) throws -> String { try inner.link(uri, to: relativePath) }
     func read(_ uri: String) throws -> [UInt8] { try inner.read(uri) }
     func remove(_ uri: String) throws { try inner.remove(uri) }
     func exists(_ uri: String) -> Bool { inner.exists(uri) }

@@ -14,6 +14,9 @@ public protocol MediaStore: Sendable {
     /// Moves a file from outside the store (an FTP upload) to `relativePath`, durably, and returns
     /// its URI. A move, not a copy, where both are on one file system.
     func adopt(fileAt source: URL, at relativePath: String) throws -> String
+    /// Gives the file at `uri` a second name, `relativePath`, durably: the same bytes under both
+    /// (a hard link, never a copy that could diverge). Removing the old name completes a move.
+    func link(_ uri: String, to relativePath: String) throws -> String
     /// Makes the names of files written with `writeFile` durable: one sync per folder.
     func syncFolders(of uris: some Collection<String>) throws
     func read(_ uri: String) throws -> [UInt8]
@@ -160,6 +163,27 @@ public struct FileSystemMediaStore: MediaStore {
                                     modified: attributes?[.modificationDate] as? Date ?? .distantPast))
         }
         return found
+    }
+
+    public func link(_ uri: String, to relativePath: String) throws -> String {
+        let source = try path(of: uri).path
+        let destination = try path(relativePath)
+        try FileManager.default.createDirectory(atPath: String(destination[..<destination.lastIndex(of: "/")!]),
+                                                withIntermediateDirectories: true)
+        if Glibc.link(source, destination) != 0 {
+            // Already linked by an earlier attempt that stopped before its rows were committed.
+            guard errno == EEXIST, (try? FileManager.default.contentsEqual(atPath: source, andPath: destination)) == true else {
+                throw MediaStoreError.io("link \(relativePath)", errno)
+            }
+        }
+        let linked = Self.scheme + relativePath
+        try syncFolders(of: [linked])
+        return linked
+    }
+
+    /// Where a frame kept for an event lives: `events/<device>/<YYYY-MM-DD>/<capture>.jpg` (seed 004).
+    public static func eventPath(device: String, day: Date, captureId: UUID) -> String {
+        "events/\(safeComponent(device))/\(dayFolder(day))/\(captureId.uuidString.lowercased()).jpg"
     }
 
     public func syncFolders(of uris: some Collection<String>) throws {

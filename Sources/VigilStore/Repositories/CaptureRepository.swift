@@ -149,6 +149,42 @@ public struct CaptureRepository: Sendable {
             """, logger: logger)
     }
 
+    /// What promoting a capture needs to know about it.
+    public struct Stored: Sendable, Equatable {
+        public var id: UUID
+        public var receivedAt: Date
+        public var cameraId: UUID
+        public var deviceId: String
+        public var storageURI: String?
+        public var storageClass: String
+    }
+
+    public func find(id: UUID, forUpdate: Bool = false) async throws -> Stored? {
+        let rows = try await connection.query("""
+            SELECT id, received_at, camera_id, device_id, storage_uri, storage_class FROM captures WHERE id = \(id)
+            \(unescaped: forUpdate ? "FOR UPDATE" : "")
+            """, logger: logger)
+        for try await (id, receivedAt, cameraId, deviceId, uri, storageClass)
+            in rows.decode((UUID, Date, UUID, String, String?, String).self) {
+            return Stored(id: id, receivedAt: receivedAt, cameraId: cameraId, deviceId: deviceId, storageURI: uri, storageClass: storageClass)
+        }
+        return nil
+    }
+
+    /// Points a capture and its media file at the frame's event copy: the `event` storage class,
+    /// the new path, the event and how long the frame is kept.
+    public func promote(_ capture: Stored, to uri: String, eventId: UUID?, retentionUntil: Date) async throws {
+        try await connection.query("""
+            WITH moved AS (
+                UPDATE captures SET storage_uri = \(uri), storage_class = 'event'
+                WHERE id = \(capture.id) AND received_at = \(capture.receivedAt)
+            )
+            UPDATE media_files SET storage_path = \(uri), role = 'event', event_id = COALESCE(\(eventId), event_id),
+                retention_until = \(retentionUntil)
+            WHERE capture_id = \(capture.id)
+            """, logger: logger)
+    }
+
     /// The newest capture of a camera that still has its file.
     public func latest(cameraId: UUID) async throws -> (id: UUID, storageURI: String)? {
         let rows = try await connection.query("""
