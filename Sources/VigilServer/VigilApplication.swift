@@ -98,6 +98,7 @@ public enum VigilApplication {
         IngestController(database: database, writer: writer, maximumBytes: services.ingestMaxBytes).addRoutes(to: api)
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)
+        JobsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         return (router, policy)
     }

@@ -92,6 +92,18 @@ public final class Database: Sendable {
         }
     }
 
+    /// Calls `onNotification` for each `NOTIFY` on `channel`, on a connection of its own, until
+    /// cancelled or the connection fails (then it throws, and the caller listens again).
+    /// `onListening` is called once the server listens: anything sent before was missed.
+    public func listen(_ channel: String, onListening: @escaping @Sendable () -> Void = {},
+                       _ onNotification: @escaping @Sendable () -> Void) async throws {
+        try await client.withConnection { connection in
+            let notifications = try await connection.listen(channel)
+            onListening()
+            for try await _ in notifications { onNotification() }
+        }
+    }
+
     /// Runs `body` while the connection pool runs; the pool stops when `body` ends.
     public func withRunningClient<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
         try await withThrowingTaskGroup(of: Result?.self) { group in

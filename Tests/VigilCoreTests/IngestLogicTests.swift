@@ -107,3 +107,15 @@ struct ReconnectBackoffTests {
         #expect(backoff.delay(afterFailures: 10_000) == .seconds(30))
     }
 }
+
+@Suite("Job retry back-off")
+struct JobRetryPolicyTests {
+    @Test("doubles per attempt up to the maximum, spread by the jitter")
+    func backoff() {
+        let policy = JobRetryPolicy(base: 5, maximum: 60, jitter: 0.2)
+        #expect((1...6).map { policy.delay(afterAttempt: $0, unit: 0.5) } == [5, 10, 20, 40, 60, 60])
+        #expect(abs(policy.delay(afterAttempt: 1, unit: 0) - 4) < 1e-9)
+        #expect(abs(policy.delay(afterAttempt: 1, unit: 1) - 6) < 1e-9)
+        #expect(abs(policy.delay(afterAttempt: 3, unit: 0.25) - 18) < 1e-9)
+    }
+}

@@ -218,7 +218,7 @@ final class CaptureWriter: Sendable {
                     "capture_id": .string(capture.id.uuidString.lowercased()),
                     "camera_id": .string(capture.cameraId.uuidString.lowercased()),
                     "received_at": .string(capture.receivedAt.formatted(.iso8601)),
-                ]))
+                ]), createdAt: capture.receivedAt)
             })
             return receipts
         }

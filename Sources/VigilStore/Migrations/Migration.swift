@@ -33,6 +33,7 @@ public enum Migrations {
         Migration0005SiteVisibility.migration,
         Migration0006Streams.migration,
         Migration0007JobIndexes.migration,
+        Migration0008OrderedIds.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.
