@@ -5,6 +5,9 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+/// ONNX Runtime's library and headers, fetched by scripts/install-deps (never committed).
+let onnxRuntime = Context.packageDirectory + "/.vendor/onnxruntime"
+
 let package = Package(
     name: "vigil",
     platforms: [.macOS(.v14)],
@@ -27,6 +30,23 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
+        // ONNX Runtime and libjpeg-turbo for Swift: a few C wrappers over ONNX Runtime's API table.
+        .target(
+            name: "CVision",
+            cSettings: [.unsafeFlags(["-I\(onnxRuntime)/include"])],
+            linkerSettings: [
+                .linkedLibrary("onnxruntime"),
+                .linkedLibrary("turbojpeg"),
+                // The library lives in the checkout; the binary finds it there however it is started.
+                .unsafeFlags(["-L\(onnxRuntime)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(onnxRuntime)/lib"]),
+            ]
+        ),
+        // Inference: JPEG decoding, the ONNX Runtime session, detectors.
+        .target(
+            name: "VigilVision",
+            dependencies: ["CVision", "VigilCore"],
+            swiftSettings: swiftSettings
+        ),
         // Domain types and pure logic. No I/O.
         .target(
             name: "VigilCore",
@@ -106,6 +126,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VigilVisionTests",
+            dependencies: ["VigilVision", "VigilCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,53 @@
+import CVision
+import Foundation
+
+/// A model loaded into ONNX Runtime, created once and reused for every frame. Runs may come from
+/// several tasks at once: ONNX Runtime's `Run` is safe to call concurrently on one session.
+public final class InferenceSession: @unchecked Sendable {
+    private let session: OpaquePointer
+    public let modelPath: String
+    /// The shape of the model's input, e.g. `[1, 3, 416, 416]`.
+    public let inputShape: [Int64]
+
+    public static var runtimeVersion: String { String(cString: cv_runtime_version()) }
+
+    public init(modelPath: String, threads: Int) throws(VisionError) {
+        var error = [CChar](repeating: 0, count: 512)
+        guard FileManager.default.isReadableFile(atPath: modelPath) else {
+            throw .model("the model \(modelPath) is missing; scripts/install-deps fetches the default ones")
+        }
+        guard let session = cv_session_create(modelPath, Int32(max(threads, 1)), &error, error.count) else {
+            throw .model(Self.text(error))
+        }
+        self.session = session
+        self.modelPath = modelPath
+        var dims = [Int64](repeating: 0, count: 8)
+        let rank = cv_session_input_shape(session, &dims, dims.count)
+        inputShape = rank > 0 ? Array(dims.prefix(Int(rank))) : []
+    }
+
+    deinit {
+        cv_session_destroy(session)
+    }
+
+    /// The text of a NUL-terminated C buffer.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Runs the model on `input` (shaped `shape`) and returns its first output and that output's shape.
+    public func run(_ input: [Float], shape: [Int64], outputCapacity: Int) throws(VisionError) -> (values: [Float], shape: [Int64]) {
+        var output = [Float](repeating: 0, count: outputCapacity)
+        var outputDims = [Int64](repeating: 0, count: 8)
+        var outputRank = outputDims.count
+        var error = [CChar](repeating: 0, count: 512)
+        let count = input.withUnsafeBufferPointer { inputBuffer in
+            output.withUnsafeMutableBufferPointer { outputBuffer in
+                cv_session_run(session, inputBuffer.baseAddress, shape, shape.count, outputBuffer.baseAddress, outputCapacity,
+                               &outputDims, &outputRank, &error, error.count)
+            }
+        }
+        guard count >= 0 else { throw .model(Self.text(error)) }
+        return (Array(output.prefix(Int(count))), Array(outputDims.prefix(outputRank)))
+    }
+}
