@@ -71,6 +71,7 @@ let package = Package(
             dependencies: [
                 "VigilCore",
                 "VigilStore",
+                "VigilVision",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
@@ -137,6 +138,7 @@ let package = Package(
             name: "VigilServerTests",
             dependencies: [
                 "VigilServer",
+                "VigilVision",
                 "VigilStore",
                 "VigilTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),

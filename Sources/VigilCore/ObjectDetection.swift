@@ -122,3 +122,13 @@ public enum YOLOXDecoder {
         "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
     ]
 }
+
+extension CameraZone {
+    /// The zones an object stands in: those holding the bottom centre of its box (where a
+    /// person's feet or a car's wheels touch the ground), in the frame's normalised coordinates.
+    public static func hit(by box: PixelBox, frameWidth: Int, frameHeight: Int, among zones: [CameraZone]) -> [UUID] {
+        guard frameWidth > 0, frameHeight > 0 else { return [] }
+        let foot = ZonePolygon.Point(x: (box.x1 + box.x2) / 2 / Double(frameWidth), y: box.y2 / Double(frameHeight))
+        return zones.filter { $0.polygon.contains(foot) }.map(\.id)
+    }
+}

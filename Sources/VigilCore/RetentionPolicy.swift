@@ -11,6 +11,8 @@ public struct RetentionPolicy: Sendable, Equatable {
         "captures": 30 * 86_400,
         "audit_logs": 3 * 365 * 86_400,
         "device_connectivity_logs": 90 * 86_400,
+        // As long as the events they make up.
+        "detections": 365 * 86_400,
     ]
     /// Partitions are created this many months ahead.
     public var monthsAhead = 3

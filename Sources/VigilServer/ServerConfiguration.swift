@@ -38,6 +38,12 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var clipSampleFPS = 1.0
     /// A camera that sent nothing for this long is marked offline.
     public var cameraOfflineAfter: TimeInterval = 120
+    /// Where the detection models are; by default `.vendor/models` of the checkout the binary was built in.
+    public var modelsDirectory: URL?
+    /// Threads one inference uses.
+    public var inferenceThreads = 2
+    /// Jobs of each type a worker runs at once (`VIGIL_JOB_CONCURRENCY=analyze_capture=2`); one when unnamed.
+    public var jobConcurrency: [String: Int] = [:]
     public var logFormat = LogFormat.text
     public var logLevel = Logger.Level.info
 
@@ -108,36 +114,50 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 return nil
             }
         }
+        func number(_ name: String, in range: ClosedRange<Double>, _ expected: String) -> Double? {
+            guard let text = value(name) else { return nil }
+            guard let number = Double(text), range.contains(number) else {
+                problems.append("\(name) must be \(expected); got '\(text)'")
+                return nil
+            }
+            return number
+        }
+        func whole(_ name: String, in range: ClosedRange<Int>, _ expected: String) -> Int? {
+            guard let text = value(name) else { return nil }
+            guard let number = Int(text), range.contains(number) else {
+                problems.append("\(name) must be \(expected); got '\(text)'")
+                return nil
+            }
+            return number
+        }
         if let secure = boolean("VIGIL_SECURE_COOKIES") { configuration.secureCookies = secure }
         if let path = value("VIGIL_FTP_ROOT") { configuration.ftpRoot = URL(fileURLWithPath: path) }
         if let register = boolean("VIGIL_AUTO_REGISTER_CAMERAS") { configuration.autoRegisterCameras = register }
-        if let text = value("VIGIL_CLIP_SAMPLE_FPS") {
-            if let fps = Double(text), (0.05...30).contains(fps) {
-                configuration.clipSampleFPS = fps
-            } else {
-                problems.append("VIGIL_CLIP_SAMPLE_FPS must be a number of frames per second from 0.05 to 30; got '\(text)'")
+        if let fps = number("VIGIL_CLIP_SAMPLE_FPS", in: 0.05...30, "a number of frames per second from 0.05 to 30") {
+            configuration.clipSampleFPS = fps
+        }
+        if let path = value("VIGIL_MODELS_DIR") { configuration.modelsDirectory = URL(fileURLWithPath: path) }
+        if let threads = whole("VIGIL_INFERENCE_THREADS", in: 1...64, "a number from 1 to 64") {
+            configuration.inferenceThreads = threads
+        }
+        if let text = value("VIGIL_JOB_CONCURRENCY") {
+            for item in text.split(separator: ",") {
+                let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if parts.count == 2, !parts[0].isEmpty, let count = Int(parts[1]), (1...64).contains(count) {
+                    configuration.jobConcurrency[parts[0]] = count
+                } else {
+                    problems.append("VIGIL_JOB_CONCURRENCY must list job_type=count pairs (count 1 to 64), comma-separated; got '\(item)'")
+                }
             }
         }
-        if let text = value("VIGIL_CAMERA_OFFLINE_AFTER") {
-            if let seconds = TimeInterval(text), (10...86_400).contains(seconds) {
-                configuration.cameraOfflineAfter = seconds
-            } else {
-                problems.append("VIGIL_CAMERA_OFFLINE_AFTER must be a number of seconds from 10 to 86400; got '\(text)'")
-            }
+        if let seconds = number("VIGIL_CAMERA_OFFLINE_AFTER", in: 10...86_400, "a number of seconds from 10 to 86400") {
+            configuration.cameraOfflineAfter = seconds
         }
-        if let text = value("VIGIL_DB_MAX_CONNECTIONS") {
-            if let count = Int(text), (1...1000).contains(count) {
-                configuration.databaseMaxConnections = count
-            } else {
-                problems.append("VIGIL_DB_MAX_CONNECTIONS must be a number from 1 to 1000; got '\(text)'")
-            }
+        if let count = whole("VIGIL_DB_MAX_CONNECTIONS", in: 1...1000, "a number from 1 to 1000") {
+            configuration.databaseMaxConnections = count
         }
-        if let text = value("VIGIL_INGEST_MAX_BYTES") {
-            if let bytes = Int(text), (1024...(256 << 20)).contains(bytes) {
-                configuration.ingestMaxBytes = bytes
-            } else {
-                problems.append("VIGIL_INGEST_MAX_BYTES must be a number of bytes from 1024 to 268435456; got '\(text)'")
-            }
+        if let bytes = whole("VIGIL_INGEST_MAX_BYTES", in: 1024...(256 << 20), "a number of bytes from 1024 to 268435456") {
+            configuration.ingestMaxBytes = bytes
         }
         if let text = value("VIGIL_MIN_FREE_DISK") {
             let number = text.hasSuffix("%") ? Double(text.dropLast()).map { $0 / 100 } : Double(text)

@@ -6,6 +6,8 @@ import Prometheus
 import ServiceLifecycle
 import VigilCore
 import VigilStore
+import VigilVision
+import NIOPosix
 
 /// What the HTTP application is built from. Tests pass their own clock, keys and throttle.
 public struct AppServices: Sendable {
@@ -111,13 +113,17 @@ public enum VigilApplication {
         let writer = captureWriter(services, logger: logger)
         let router = buildRouter(services, writer: writer, role: configuration.role, logger: logger).router
         let database = services.database
-        var background: [any Service] = [database.client, PostgresSessionDriver(database: database, now: services.now)]
+        // Everything but the pool waits for the schema: on a first start the tables do not exist yet.
+        let schemaReady = StartGate()
+        var background: [any Service] = [PostgresSessionDriver(database: database, now: services.now)]
         if configuration.role != .api {
             var policy = RetentionPolicy()
             policy.minimumFreeDiskFraction = configuration.minimumFreeDiskFraction
             background.append(RetentionService(run: retentionRun(services, policy: policy, logger: logger), now: services.now))
             background += cameraServices(configuration: configuration, services: services, writer: writer, logger: logger)
+            background += jobServices(configuration: configuration, services: services, logger: logger)
         }
+        background = [database.client] + background.map { GatedService($0, gate: schemaReady) }
         var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),
@@ -127,6 +133,7 @@ public enum VigilApplication {
         app.beforeServerStarts {
             try await prepareSchema(database: database, policy: migrationPolicy, logger: logger)
             try await prepareTables(database: database, now: now(), logger: logger)
+            schemaReady.open()
         }
         return app
     }
@@ -149,6 +156,33 @@ public enum VigilApplication {
                                                 ids: services.ids, now: services.now, logger: logger.with("service", "folder_watcher")))
         }
         return cameraServices
+    }
+
+    /// The job worker, with the handlers this machine can run. Detection needs its model; without
+    /// it, frames stay queued and the log says why.
+    static func jobServices(configuration: ServerConfiguration, services: AppServices, logger: Logger) -> [any Service] {
+        let modelPath = (configuration.modelsDirectory ?? ModelLocation.defaultDirectory)
+            .appendingPathComponent(ModelLocation.objectDetector).path
+        let detector: YOLOXDetector
+        do {
+            detector = try YOLOXDetector(modelPath: modelPath, threads: configuration.inferenceThreads)
+        } catch {
+            logger.error("object detection is off: its model does not load; frames wait in the queue",
+                         metadata: ["model": "\(modelPath)", "error": .error(error)])
+            return []
+        }
+        let type = JobRepository.JobType.analyzeCapture.rawValue
+        let slots = configuration.jobConcurrency[type] ?? 1
+        let inference = NIOThreadPool(numberOfThreads: slots)
+        inference.start()
+        let handler = AnalyzeCaptureHandler(detector: detector, database: services.database, media: services.media, now: services.now,
+                                            inference: inference, classesOfInterest: AnalyzeCaptureHandler.defaultClasses,
+                                            minimumConfidence: 0.4)
+        var settings = JobWorker.Settings(workerId: "\(ProcessInfo.processInfo.hostName):\(getpid())")
+        settings.concurrency = configuration.jobConcurrency
+        logger.info("object detection is on", metadata: ["model": "\(modelPath)", "runtime": "\(InferenceSession.runtimeVersion)"])
+        return [JobWorker(settings: settings, handlers: [handler], database: services.database, now: services.now,
+                          logger: logger.with("service", "jobs"))]
     }
 
     /// Retention over the services' media store, measuring free space where the store is a folder.

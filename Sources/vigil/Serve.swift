@@ -34,7 +34,7 @@ struct Serve: AsyncParsableCommand {
             let runtime = try DatabaseRuntime.open(configuration, use: .own, logger: logger)
             defer {
                 if let cluster = runtime.ownedCluster {
-                    do { try cluster.stop() } catch { logger.error("stopping the database failed", metadata: ["error": "\(error)"]) }
+                    do { try cluster.stop() } catch { logger.error("stopping the database failed", metadata: ["error": .error(error)]) }
                 }
             }
             let secrets: SecretBox

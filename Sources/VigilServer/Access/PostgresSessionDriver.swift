@@ -19,7 +19,7 @@ struct PostgresSessionDriver: PersistDriver {
                 do {
                     try await database.read { try await SessionRepository($0, logger: logger).deleteExpired(now: now()) }
                 } catch {
-                    logger.warning("deleting expired sessions failed; trying again in an hour", metadata: ["error": "\(error)"])
+                    logger.warning("deleting expired sessions failed; trying again in an hour", metadata: ["error": .error(error)])
                 }
                 // Cancellation (shutdown) ends the wait early; the loop condition then ends the service.
                 try? await Task.sleep(for: .seconds(3600))

@@ -36,7 +36,7 @@ struct HealthController {
             checks["database"] = "ok"
             checks["migrations"] = error.description
         } catch {
-            context.logger.warning("readiness: database check failed", metadata: ["error": "\(error)"])
+            context.logger.warning("readiness: database check failed", metadata: ["error": .error(error)])
             checks["database"] = error is TimeoutError ? "unreachable: no answer in time" : "unreachable"
             checks["migrations"] = "unknown"
         }

@@ -35,6 +35,13 @@ struct ErrorMiddleware: RouterMiddleware {
 
 }
 
+extension Logger.MetadataValue {
+    /// An error as a log value: what went wrong, without secrets (see `loggableDescription`).
+    public static func error(_ error: any Error) -> Logger.MetadataValue {
+        .string(ErrorMiddleware.loggableDescription(of: error))
+    }
+}
+
 extension APIError {
     /// The client-facing form of any error: its own ``APIError``, a constraint's meaning, or a generic one.
     public static func describing(_ error: any Error) -> APIError {

@@ -173,7 +173,7 @@ final class CaptureWriter: Sendable {
                 let receipts = try await commit(batch.map(\.capture))
                 for (pending, receipt) in zip(batch, receipts) { pending.continuation.resume(returning: receipt) }
             } catch where batch.count > 1 {
-                logger.warning("a batch of frames failed; retrying them one by one", metadata: ["error": "\(error)"])
+                logger.warning("a batch of frames failed; retrying them one by one", metadata: ["error": .error(error)])
                 for pending in batch {
                     do {
                         pending.continuation.resume(returning: try await commit([pending.capture])[0])

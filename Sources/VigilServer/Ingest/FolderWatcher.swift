@@ -148,7 +148,7 @@ final class FolderWatcher: Service {
                 try inotify.watch(path)
                 state.watchedFolders.insert(path)
             } catch {
-                logger.warning("cannot watch an upload folder; it is scanned instead", metadata: ["folder": "\(path)", "error": "\(error)"])
+                logger.warning("cannot watch an upload folder; it is scanned instead", metadata: ["folder": "\(path)", "error": .error(error)])
             }
         }
     }
@@ -211,7 +211,7 @@ final class FolderWatcher: Service {
             }
         } catch {
             logger.error("an upload could not be stored; it stays for the next scan",
-                         metadata: ["file": "\(upload.relativePath)", "error": "\(error)"])
+                         metadata: ["file": "\(upload.relativePath)", "error": .error(error)])
         }
     }
 
@@ -287,7 +287,7 @@ final class FolderWatcher: Service {
                 _ = try await writer.store(frame)
                 stored += 1
             } catch {
-                logger.warning("a frame of a clip could not be stored", metadata: ["clip_id": "\(clipId)", "error": "\(error)"])
+                logger.warning("a frame of a clip could not be stored", metadata: ["clip_id": "\(clipId)", "error": .error(error)])
             }
         }
         let sampled = stored
@@ -344,7 +344,7 @@ final class FolderWatcher: Service {
                                                                      "to": "\(target.path)"])
         } catch {
             logger.error("an upload could not be quarantined; it is left in place",
-                         metadata: ["file": "\(upload.relativePath)", "reason": "\(reason)", "error": "\(error)"])
+                         metadata: ["file": "\(upload.relativePath)", "reason": "\(reason)", "error": .error(error)])
         }
     }
 

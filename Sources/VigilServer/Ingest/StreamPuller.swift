@@ -192,7 +192,7 @@ struct StreamPuller: Sendable {
                 try await ConnectivityRepository($0, logger: logger).record(cameraId: cameraId, event, details: .object(details), at: time)
             }
         } catch {
-            logger.error("cannot record camera connectivity", metadata: ["event": "\(event.rawValue)", "error": "\(error)"])
+            logger.error("cannot record camera connectivity", metadata: ["event": "\(event.rawValue)", "error": .error(error)])
         }
     }
 }
@@ -244,7 +244,7 @@ final class StreamSupervisor: Service {
                                                                "url": "\(StreamURL.redactingPassword(source.url))"])
                 }
             } catch {
-                logger.error("cannot read the cameras to pull from", metadata: ["error": "\(error)"])
+                logger.error("cannot read the cameras to pull from", metadata: ["error": .error(error)])
             }
             try? await Task.sleep(for: refreshInterval)
         }
@@ -268,7 +268,7 @@ struct CameraPresenceMonitor: Service {
             do {
                 try await sweep()
             } catch {
-                logger.error("cannot update camera presence", metadata: ["error": "\(error)"])
+                logger.error("cannot update camera presence", metadata: ["error": .error(error)])
             }
             try? await Task.sleep(for: interval)
         }

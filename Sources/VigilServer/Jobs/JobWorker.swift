@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 import VigilCore
@@ -12,6 +13,10 @@ protocol JobHandler: Sendable {
     /// (it is retried while attempts remain). The task is cancelled if the job is cancelled.
     func run(_ job: JobRepository.Claimed, context: JobRunContext) async throws -> JSONValue?
 }
+
+/// An error that another attempt cannot fix (the frame is unreadable, the capture is gone): the
+/// job fails at once instead of being retried.
+protocol PermanentJobFailure: Error {}
 
 /// What a running job may tell the queue: how far it got, and lines for its log.
 final class JobRunContext: Sendable {
@@ -48,7 +53,7 @@ final class JobRunContext: Sendable {
                                                                 context: context, at: time)
             }
         } catch {
-            logger.warning("cannot write to a job's log", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+            logger.warning("cannot write to a job's log", metadata: ["job_id": "\(job.id)", "error": .error(error)])
         }
     }
 }
@@ -179,7 +184,7 @@ final class JobWorker: Service {
                 try await database.listen("vigil_jobs", onListening: { [doorbell] in doorbell.ring() }) { [doorbell] in doorbell.ring() }
             } catch {
                 if Task.isCancelled { return }
-                logger.debug("job notifications interrupted; polling until they are back", metadata: ["error": "\(error)"])
+                logger.debug("job notifications interrupted; polling until they are back", metadata: ["error": .error(error)])
             }
             try? await Task.sleep(for: settings.idlePoll)
         }
@@ -190,7 +195,7 @@ final class JobWorker: Service {
             do {
                 try await reapOnce()
             } catch {
-                logger.warning("cannot take back jobs of stopped workers", metadata: ["error": "\(error)"])
+                logger.warning("cannot take back jobs of stopped workers", metadata: ["error": .error(error)])
             }
             try? await Task.sleep(for: settings.reapInterval)
         }
@@ -222,7 +227,7 @@ final class JobWorker: Service {
                 if try await runNext(handler) { continue }
             } catch {
                 if Task.isCancelled { return }
-                logger.warning("cannot take a job", metadata: ["type": "\(handler.type)", "error": "\(error)"])
+                logger.warning("cannot take a job", metadata: ["type": "\(handler.type)", "error": .error(error)])
             }
             await doorbell.wait(upTo: settings.idlePoll)
         }
@@ -287,18 +292,19 @@ final class JobWorker: Service {
                 if !stillHeld { logger.notice("job finished after it was cancelled or taken back; result dropped") }
             case .finished(.failure(let error)):
                 let retryAt = time.addingTimeInterval(settings.retry.delay(afterAttempt: job.attempt, unit: random()))
-                let message = "\(error)"
+                // A database error's own description is generic by design; say what the server said.
+                let message = error is PSQLError ? ErrorMiddleware.loggableDescription(of: error) : "\(error)"
                 let outcome = try await database.transaction {
                     try await JobRepository($0, logger: logger).fail(id: job.id, worker: workerId, error: message,
-                                                                     traceback: "\(type(of: error)): \(String(reflecting: error))",
-                                                                     now: time, retryAt: retryAt)
+                                                                     traceback: ErrorMiddleware.loggableDescription(of: error),
+                                                                     now: time, retryAt: retryAt, retryable: !(error is any PermanentJobFailure))
                 }
                 logger.warning("job attempt failed", metadata: ["type": "\(job.type)", "attempt": "\(job.attempt)",
                                                                 "error": "\(message)", "outcome": "\(outcome)"])
             }
         } catch {
             // The lease runs out and the reaper takes the job back.
-            logger.error("cannot record a job's end", metadata: ["error": "\(error)"])
+            logger.error("cannot record a job's end", metadata: ["error": .error(error)])
         }
     }
 
@@ -315,7 +321,7 @@ final class JobWorker: Service {
             }
         } catch {
             // A missed heartbeat is not a lost job: the next one may get through before the lease ends.
-            logger.warning("job heartbeat failed", metadata: ["error": "\(error)"])
+            logger.warning("job heartbeat failed", metadata: ["error": .error(error)])
             return true
         }
     }

@@ -127,7 +127,7 @@ public struct RetentionRun: Sendable {
                         do {
                             try media.remove(file.uri)
                         } catch {
-                            logger.warning("cannot remove an orphan file", metadata: ["uri": "\(file.uri)", "error": "\(error)"])
+                            logger.warning("cannot remove an orphan file", metadata: ["uri": "\(file.uri)", "error": .error(error)])
                             continue
                         }
                     }
@@ -169,7 +169,7 @@ public struct RetentionRun: Sendable {
                 try media.remove(file.storageURI)
                 report.bytesFreed += file.byteSize
             } catch {
-                logger.error("cannot delete a media file", metadata: ["uri": "\(file.storageURI)", "error": "\(error)"])
+                logger.error("cannot delete a media file", metadata: ["uri": "\(file.storageURI)", "error": .error(error)])
             }
         }
     }
@@ -201,7 +201,7 @@ public struct RetentionService: Service {
                 } catch is CancellationError {
                     return
                 } catch {
-                    run.logger.error("retention pass failed", metadata: ["error": "\(error)"])
+                    run.logger.error("retention pass failed", metadata: ["error": .error(error)])
                 }
                 try? await Task.sleep(for: interval)
             }

@@ -34,8 +34,9 @@ public enum Migrations {
         Migration0006Streams.migration,
         Migration0007JobIndexes.migration,
         Migration0008OrderedIds.migration,
+        Migration0009Detections.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.
-    public static let partitionedTables = ["audit_logs", "captures", "device_connectivity_logs"]
+    public static let partitionedTables = ["audit_logs", "captures", "detections", "device_connectivity_logs"]
 }

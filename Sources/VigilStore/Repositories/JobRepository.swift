@@ -164,14 +164,15 @@ public struct JobRepository: Sendable {
         case notHeld
     }
 
-    /// Records a failed attempt: the job is queued again at `retryAt` while attempts remain,
-    /// otherwise it is failed for good with its error kept. `triggeredBy` is `worker`, or
+    /// Records a failed attempt: the job is queued again at `retryAt` while attempts remain (and
+    /// the failure is `retryable`), otherwise it is failed for good with its error kept. `triggeredBy` is `worker`, or
     /// `timeout` when a lease ran out.
     public func fail(id: UUID, worker: String?, error: String, traceback: String?, now: Date, retryAt: Date,
-                     triggeredBy: String = "worker") async throws -> FailureOutcome {
+                     retryable: Bool = true, triggeredBy: String = "worker") async throws -> FailureOutcome {
         let rows = try await connection.query("""
             WITH current AS (
-                SELECT id, attempt_number, max_attempts, locked_by FROM jobs
+                SELECT id, attempt_number, CASE WHEN \(retryable) THEN max_attempts ELSE attempt_number END AS max_attempts,
+                       locked_by FROM jobs
                 WHERE id = \(id) AND status = 'running' AND (\(worker)::text IS NULL OR locked_by = \(worker))
                 FOR UPDATE
             ), changed AS (
