@@ -22,12 +22,15 @@ public struct AppServices: Sendable {
     public var media: any MediaStore
     /// The largest frame the ingest endpoint accepts.
     public var ingestMaxBytes: Int
+    /// Finds objects in frames; nil when its model could not be loaded (detection is then off).
+    public var objectDetector: YOLOXDetector?
 
     public init(database: Database, secrets: SecretBox, media: any MediaStore,
                 registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                 ids: UUIDv7Generator = UUIDv7Generator(), now: @escaping @Sendable () -> Date = { Date() },
                 loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(), secureCookies: Bool = false,
-                ingestMaxBytes: Int = 8 << 20) {
+                ingestMaxBytes: Int = 8 << 20, objectDetector: YOLOXDetector? = nil) {
+        self.objectDetector = objectDetector
         self.database = database
         self.secrets = secrets
         self.media = media
@@ -101,6 +104,8 @@ public enum VigilApplication {
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)
         JobsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
+        DeepStackController(database: database, detector: services.objectDetector, inference: deepStackInference,
+                            now: services.now).addRoutes(to: root)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         return (router, policy)
     }
@@ -158,19 +163,32 @@ public enum VigilApplication {
         return cameraServices
     }
 
-    /// The job worker, with the handlers this machine can run. Detection needs its model; without
-    /// it, frames stay queued and the log says why.
-    static func jobServices(configuration: ServerConfiguration, services: AppServices, logger: Logger) -> [any Service] {
+    /// Threads the DeepStack-compatible endpoint runs inference on, one request at a time each.
+    static let deepStackInference: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        return pool
+    }()
+
+    /// The object detector with its model, or nil (and the reason in the log) when the model does not load.
+    public static func loadObjectDetector(configuration: ServerConfiguration, logger: Logger) -> YOLOXDetector? {
         let modelPath = (configuration.modelsDirectory ?? ModelLocation.defaultDirectory)
             .appendingPathComponent(ModelLocation.objectDetector).path
-        let detector: YOLOXDetector
         do {
-            detector = try YOLOXDetector(modelPath: modelPath, threads: configuration.inferenceThreads)
+            let detector = try YOLOXDetector(modelPath: modelPath, threads: configuration.inferenceThreads)
+            logger.info("object detection is on", metadata: ["model": "\(modelPath)", "runtime": "\(InferenceSession.runtimeVersion)"])
+            return detector
         } catch {
             logger.error("object detection is off: its model does not load; frames wait in the queue",
                          metadata: ["model": "\(modelPath)", "error": .error(error)])
-            return []
+            return nil
         }
+    }
+
+    /// The job worker, with the handlers this machine can run. Detection needs its model; without
+    /// it, frames stay queued.
+    static func jobServices(configuration: ServerConfiguration, services: AppServices, logger: Logger) -> [any Service] {
+        guard let detector = services.objectDetector else { return [] }
         let type = JobRepository.JobType.analyzeCapture.rawValue
         let slots = configuration.jobConcurrency[type] ?? 1
         let inference = NIOThreadPool(numberOfThreads: slots)
@@ -180,7 +198,6 @@ public enum VigilApplication {
                                             minimumConfidence: 0.4)
         var settings = JobWorker.Settings(workerId: "\(ProcessInfo.processInfo.hostName):\(getpid())")
         settings.concurrency = configuration.jobConcurrency
-        logger.info("object detection is on", metadata: ["model": "\(modelPath)", "runtime": "\(InferenceSession.runtimeVersion)"])
         return [JobWorker(settings: settings, handlers: [handler], database: services.database, now: services.now,
                           logger: logger.with("service", "jobs"))]
     }

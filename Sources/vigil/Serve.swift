@@ -46,7 +46,8 @@ struct Serve: AsyncParsableCommand {
             let services = AppServices(database: runtime.database, secrets: secrets,
                                        media: FileSystemMediaStore(root: configuration.dataDirectory),
                                        registry: registry, secureCookies: configuration.secureCookies,
-                                       ingestMaxBytes: configuration.ingestMaxBytes)
+                                       ingestMaxBytes: configuration.ingestMaxBytes,
+                                       objectDetector: VigilApplication.loadObjectDetector(configuration: configuration, logger: logger))
             let app = VigilApplication.build(configuration: configuration, services: services,
                                              migrationPolicy: noMigrate ? .requireCurrent : .apply, logger: logger)
             try await app.runService()

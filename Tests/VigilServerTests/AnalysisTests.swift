@@ -10,15 +10,6 @@ import VigilVision
 
 @Suite("Analysis of received frames")
 struct AnalysisTests {
-    static let detector: YOLOXDetector = {
-        let path = TestPaths.packageRoot.appendingPathComponent(".vendor/models/yolox_nano.onnx").path
-        do {
-            return try YOLOXDetector(modelPath: path, threads: 2)
-        } catch {
-            fatalError("the default model does not load: \(error)")
-        }
-    }()
-
     static let inference: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: 1)
         pool.start()
@@ -26,7 +17,7 @@ struct AnalysisTests {
     }()
 
     func handler(_ app: TestApp) -> AnalyzeCaptureHandler {
-        AnalyzeCaptureHandler(detector: Self.detector, database: app.database, media: app.media, now: { app.clock.now },
+        AnalyzeCaptureHandler(detector: TestModels.objectDetector, database: app.database, media: app.media, now: { app.clock.now },
                               inference: Self.inference, classesOfInterest: AnalyzeCaptureHandler.defaultClasses, minimumConfidence: 0.4)
     }
 

@@ -11,6 +11,19 @@ import VigilCore
 import VigilServer
 import VigilStore
 import VigilTestSupport
+import VigilVision
+
+/// The default models, loaded once for every test of the process.
+enum TestModels {
+    static let objectDetector: YOLOXDetector = {
+        let path = TestPaths.packageRoot.appendingPathComponent(".vendor/models/yolox_nano.onnx").path
+        do {
+            return try YOLOXDetector(modelPath: path, threads: 2)
+        } catch {
+            fatalError("the default model does not load (scripts/install-deps fetches it): \(error)")
+        }
+    }()
+}
 
 /// A clock tests move by hand.
 final class TestClock: Sendable {
@@ -68,7 +81,7 @@ struct TestApp {
         let clock = TestClock()
         let services = AppServices(database: database, secrets: secrets, media: customMedia ?? media,
                                    registry: PrometheusCollectorRegistry(), now: { clock.now }, loginThrottle: loginThrottle,
-                                   ingestMaxBytes: ingestMaxBytes)
+                                   ingestMaxBytes: ingestMaxBytes, objectDetector: TestModels.objectDetector)
         let policy = VigilApplication.buildRouter(services, logger: logger).policy
         // The api role: tests drive background work (retention) themselves, with their own clock.
         var configuration = ServerConfiguration()

@@ -11,12 +11,16 @@ public enum RouteAccess: Sendable, Equatable, CustomStringConvertible {
     case authenticated
     /// A principal whose role grants this permission.
     case permission(Permission)
+    /// As `permission`, for clients of other products' APIs (DeepStack) that send their API key
+    /// as the form field `api_key` rather than a header: the route's handler checks that key.
+    case permissionWithKeyInForm(Permission)
 
     public var description: String {
         switch self {
         case .open: "open"
         case .authenticated: "authenticated"
         case .permission(let permission): permission.description
+        case .permissionWithKeyInForm(let permission): "\(permission.description) (API key in a header or the form)"
         }
     }
 }

@@ -132,8 +132,13 @@ struct AuthorizationMiddleware: RouterMiddleware {
                            message: "Vigil has no administrator yet; create one with `vigil user create --admin`.")
         }
         guard let principal = context.principal else {
+            // The handler reads the key from the form and checks it.
+            if case .permissionWithKeyInForm = access { return try await next(request, context) }
             throw APIError(.unauthorized, code: "authentication_required",
                            message: "Sign in, or send an API key in X-API-Key or Authorization: Bearer.")
+        }
+        if case .permissionWithKeyInForm(let permission) = access, !principal.allows(permission) {
+            throw APIError(.forbidden, code: "permission_denied", message: "Your role (\(principal.role)) may not \(permission).")
         }
         if case .permission(let permission) = access, !principal.allows(permission) {
             throw APIError(.forbidden, code: "permission_denied", message: "Your role (\(principal.role)) may not \(permission).")

@@ -60,29 +60,34 @@ final class JobRunContext: Sendable {
 
 /// Wakes waiting workers when a job is queued (PostgreSQL `NOTIFY`), or lets them look again
 /// after a while when no notification comes (the fallback).
+///
+/// Rings are counted: a worker notes the count before it looks for work and waits only if no
+/// ring came since, so a ring between "found nothing" and "waiting" is never lost.
 final class Doorbell: Sendable {
-    private enum Waiter {
-        case waiting(CheckedContinuation<Void, Never>)
-        case released
+    private struct State {
+        var rings: UInt64 = 0
+        var waiting: [UUID: CheckedContinuation<Void, Never>] = [:]
+        var released: Set<UUID> = []
     }
 
-    private let waiters = Mutex<[UUID: Waiter]>([:])
+    private let state = Mutex(State())
+
+    /// The number of rings so far.
+    var rings: UInt64 { state.withLock { $0.rings } }
 
     /// Wakes every waiter.
     func ring() {
-        let waiting = waiters.withLock { waiters -> [CheckedContinuation<Void, Never>] in
-            let continuations = waiters.values.compactMap { waiter -> CheckedContinuation<Void, Never>? in
-                if case .waiting(let continuation) = waiter { return continuation }
-                return nil
-            }
-            waiters = waiters.filter { if case .released = $0.value { return true } else { return false } }
-            return continuations
+        let waiting = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.rings &+= 1
+            defer { state.waiting = [:] }
+            return Array(state.waiting.values)
         }
         waiting.forEach { $0.resume() }
     }
 
-    /// Returns at the next ring, after `timeout`, or when the task is cancelled.
-    func wait(upTo timeout: Duration) async {
+    /// Returns at once if the bell rang since `seen` rings; otherwise at the next ring, after
+    /// `timeout`, or when the task is cancelled.
+    func wait(upTo timeout: Duration, after seen: UInt64) async {
         let id = UUID()
         let timer = Task {
             try? await Task.sleep(for: timeout)
@@ -90,34 +95,25 @@ final class Doorbell: Sendable {
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let early = waiters.withLock { waiters -> Bool in
-                    if case .released? = waiters[id] {
-                        waiters[id] = nil
-                        return true
-                    }
-                    waiters[id] = .waiting(continuation)
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.rings != seen || state.released.remove(id) != nil { return true }
+                    state.waiting[id] = continuation
                     return false
                 }
-                if early { continuation.resume() }
+                if resumeNow { continuation.resume() }
             }
         } onCancel: {
             self.release(id)
         }
         timer.cancel()
+        state.withLock { _ = $0.released.remove(id) }
     }
 
     private func release(_ id: UUID) {
-        let continuation = waiters.withLock { waiters -> CheckedContinuation<Void, Never>? in
-            switch waiters[id] {
-            case .waiting(let continuation)?:
-                waiters[id] = nil
-                return continuation
-            case .released?:
-                return nil
-            case nil:
-                waiters[id] = .released
-                return nil
-            }
+        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let continuation = state.waiting.removeValue(forKey: id) { return continuation }
+            state.released.insert(id)
+            return nil
         }
         continuation?.resume()
     }
@@ -223,13 +219,14 @@ final class JobWorker: Service {
 
     private func runSlot(_ handler: any JobHandler, slot: Int) async {
         while !Task.isCancelled {
+            let rings = doorbell.rings
             do {
                 if try await runNext(handler) { continue }
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("cannot take a job", metadata: ["type": "\(handler.type)", "error": .error(error)])
             }
-            await doorbell.wait(upTo: settings.idlePoll)
+            await doorbell.wait(upTo: settings.idlePoll, after: rings)
         }
     }
 
