@@ -23,6 +23,7 @@ test: deps
 bench: build
 	scripts/bench
 	scripts/bench-ingest
+	scripts/bench-detect
 
 clean:
 	rm -rf .build

@@ -170,6 +170,11 @@ public enum VigilApplication {
         return pool
     }()
 
+    /// Where the models are when `VIGIL_MODELS_DIR` does not say.
+    public static var defaultModelsDirectory: URL { ModelLocation.defaultDirectory }
+    /// The object detector's file name in the models folder.
+    public static let objectDetectorModel = ModelLocation.objectDetector
+
     /// The object detector with its model, or nil (and the reason in the log) when the model does not load.
     public static func loadObjectDetector(configuration: ServerConfiguration, logger: Logger) -> YOLOXDetector? {
         let modelPath = (configuration.modelsDirectory ?? ModelLocation.defaultDirectory)

@@ -24,28 +24,67 @@ public final class YOLOXDetector: Sendable {
         self.minimumScore = minimumScore
     }
 
+    /// Where the time of one detection went.
+    public struct Timings: Sendable, Equatable {
+        public var decode: Duration = .zero
+        public var preprocess: Duration = .zero
+        public var inference: Duration = .zero
+        public var postprocess: Duration = .zero
+
+        public var total: Duration { decode + preprocess + inference + postprocess }
+    }
+
+    public struct Result: Sendable {
+        public var detections: [ObjectDetection]
+        public var width: Int
+        public var height: Int
+        public var timings: Timings
+    }
+
     /// The objects in a JPEG frame, in the frame's own pixels.
-    public func detect(jpeg bytes: [UInt8]) throws(VisionError) -> (detections: [ObjectDetection], width: Int, height: Int) {
-        let header = try JPEGDecoder.decode(bytes, atLeast: side)
+    public func detect(jpeg bytes: [UInt8]) throws(VisionError) -> Result {
+        let clock = ContinuousClock()
+        var timings = Timings()
+        var mark = clock.now
+        func lap() -> Duration {
+            let now = clock.now
+            defer { mark = now }
+            return now - mark
+        }
+        let image = try JPEGDecoder.decode(bytes, atLeast: side)
         // Boxes are given in the frame's full size even when it was decoded smaller.
         let fullSize = try JPEGSize.of(bytes)
-        let detections = try detect(header).map { detection in
+        timings.decode = lap()
+        let letterbox = Letterbox(width: image.width, height: image.height, side: side)
+        let input = Self.planes(image, letterbox: letterbox)
+        timings.preprocess = lap()
+        let output = try infer(input)
+        timings.inference = lap()
+        let factor = Double(fullSize.width) / Double(image.width)
+        let detections = decode(output, letterbox: letterbox, image: image).map { detection in
             var scaled = detection
-            let factor = Double(fullSize.width) / Double(header.width)
             scaled.box = PixelBox(x1: detection.box.x1 * factor, y1: detection.box.y1 * factor,
                                   x2: detection.box.x2 * factor, y2: detection.box.y2 * factor)
             return scaled
         }
-        return (detections, fullSize.width, fullSize.height)
+        timings.postprocess = lap()
+        return Result(detections: detections, width: fullSize.width, height: fullSize.height, timings: timings)
     }
 
     /// The objects in a decoded frame, in its pixels.
     public func detect(_ image: BGRImage) throws(VisionError) -> [ObjectDetection] {
         let letterbox = Letterbox(width: image.width, height: image.height, side: side)
-        let input = Self.planes(image, letterbox: letterbox)
+        return decode(try infer(Self.planes(image, letterbox: letterbox)), letterbox: letterbox, image: image)
+    }
+
+    /// Runs the model on letterboxed planes.
+    public func infer(_ planes: [Float]) throws(VisionError) -> [Float] {
         let anchors = [8, 16, 32].reduce(0) { $0 + (side / $1) * (side / $1) }
-        let output = try session.run(input, shape: [1, 3, Int64(side), Int64(side)], outputCapacity: anchors * (5 + classes.count))
-        let found = output.values.withUnsafeBufferPointer { buffer in
+        return try session.run(planes, shape: [1, 3, Int64(side), Int64(side)], outputCapacity: anchors * (5 + classes.count)).values
+    }
+
+    private func decode(_ output: [Float], letterbox: Letterbox, image: BGRImage) -> [ObjectDetection] {
+        let found = output.withUnsafeBufferPointer { buffer in
             YOLOXDecoder.decode(buffer, inputSide: side, classes: classes, letterbox: letterbox, frameWidth: image.width,
                                 frameHeight: image.height, minimumScore: minimumScore)
         }

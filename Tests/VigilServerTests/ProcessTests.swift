@@ -146,6 +146,17 @@ struct ProcessTests {
         }
     }
 
+    @Test("vigil detect finds the objects of a photo and reports where the time goes")
+    func detect() async throws {
+        let result = try await LaunchedProcess.run(vigil, ["detect", "/usr/share/darknet/data/dog.jpg", "--repeat", "3"])
+        #expect(result.status == 0, "\(result.output)")
+        for expected in ["768x576", "dog 0.85", "bicycle 0.80", "car 0.79", "inference_ms median"] {
+            #expect(result.output.contains(expected), "\(expected) missing from: \(result.output)")
+        }
+        let missing = try await LaunchedProcess.run(vigil, ["detect", "/nonexistent.jpg"])
+        #expect(missing.status != 0)
+    }
+
     @Test("--help reads well")
     func help() async throws {
         let result = try await LaunchedProcess.run(vigil, ["--help"])

@@ -42,7 +42,7 @@ struct AnalyzeCaptureHandler: JobHandler {
         let media = self.media
         let detector = self.detector
         context.report(step: "detecting objects")
-        let found: (detections: [ObjectDetection], width: Int, height: Int)
+        let found: YOLOXDetector.Result
         do {
             found = try await inference.runIfActive {
                 try detector.detect(jpeg: try media.read(uri))

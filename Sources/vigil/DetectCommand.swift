@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import VigilCore
+import VigilServer
+import VigilVision
+
+/// `vigil detect`: runs the object detector on JPEG files and prints what it finds, and with
+/// `--repeat`, where the time goes (the figures `make bench` records).
+struct DetectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect",
+        abstract: "Find objects in JPEG files with Vigil's detector (the model of VIGIL_MODELS_DIR).",
+        discussion: "With --repeat N each file is detected N times and the median and p99 times of each stage are printed.")
+
+    @Argument(help: "JPEG files.")
+    var files: [String]
+
+    @Option(help: "Detect each file this many times and report timings.")
+    var `repeat`: Int = 1
+
+    @Option(help: "Inference threads (overrides VIGIL_INFERENCE_THREADS).")
+    var threads: Int?
+
+    @Option(name: .customLong("min-confidence"), help: "Print objects at this confidence or more.")
+    var minimumConfidence: Double = 0.3
+
+    func run() async throws {
+        var configuration = try ServerConfiguration.load()
+        if let threads { configuration.inferenceThreads = threads }
+        let modelPath = (configuration.modelsDirectory ?? VigilApplication.defaultModelsDirectory)
+            .appendingPathComponent(VigilApplication.objectDetectorModel).path
+        let detector = try YOLOXDetector(modelPath: modelPath, threads: configuration.inferenceThreads)
+        for file in files {
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
+            var runs: [YOLOXDetector.Timings] = []
+            var last: YOLOXDetector.Result?
+            for _ in 0..<max(`repeat`, 1) {
+                let result = try detector.detect(jpeg: bytes)
+                runs.append(result.timings)
+                last = result
+            }
+            guard let last else { continue }
+            print("\(file): \(last.width)x\(last.height)")
+            for detection in last.detections where detection.confidence >= minimumConfidence {
+                let box = detection.box
+                print(String(format: "  %@ %.3f  %.0f,%.0f - %.0f,%.0f", detection.label, detection.confidence, box.x1, box.y1, box.x2, box.y2))
+            }
+            if `repeat` > 1 {
+                for (stage, values) in [("decode", runs.map(\.decode)), ("preprocess", runs.map(\.preprocess)),
+                                        ("inference", runs.map(\.inference)), ("postprocess", runs.map(\.postprocess)),
+                                        ("total", runs.map(\.total))] {
+                    let sorted = values.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 }.sorted()
+                    let median = sorted[sorted.count / 2]
+                    let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
+                    print(String(format: "  %@_ms median %.2f p99 %.2f", stage, median, p99))
+                }
+            }
+        }
+    }
+}
