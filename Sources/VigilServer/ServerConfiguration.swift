@@ -40,6 +40,10 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var cameraOfflineAfter: TimeInterval = 120
     /// Where the detection models are; by default `.vendor/models` of the checkout the binary was built in.
     public var modelsDirectory: URL?
+    /// The object detector's model file.
+    public var objectDetectorModel: URL {
+        (modelsDirectory ?? ModelLocation.defaultDirectory).appendingPathComponent(ModelLocation.objectDetector)
+    }
     /// Threads one inference uses.
     public var inferenceThreads = 2
     /// Jobs of each type a worker runs at once (`VIGIL_JOB_CONCURRENCY=analyze_capture=2`); one when unnamed.

@@ -104,8 +104,8 @@ public enum VigilApplication {
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)
         JobsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
-        DeepStackController(database: database, detector: services.objectDetector, inference: deepStackInference,
-                            now: services.now).addRoutes(to: root)
+        DeepStackController(apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now),
+                            detector: services.objectDetector, inference: deepStackInference).addRoutes(to: root)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         return (router, policy)
     }
@@ -170,15 +170,9 @@ public enum VigilApplication {
         return pool
     }()
 
-    /// Where the models are when `VIGIL_MODELS_DIR` does not say.
-    public static var defaultModelsDirectory: URL { ModelLocation.defaultDirectory }
-    /// The object detector's file name in the models folder.
-    public static let objectDetectorModel = ModelLocation.objectDetector
-
     /// The object detector with its model, or nil (and the reason in the log) when the model does not load.
     public static func loadObjectDetector(configuration: ServerConfiguration, logger: Logger) -> YOLOXDetector? {
-        let modelPath = (configuration.modelsDirectory ?? ModelLocation.defaultDirectory)
-            .appendingPathComponent(ModelLocation.objectDetector).path
+        let modelPath = configuration.objectDetectorModel.path
         do {
             let detector = try YOLOXDetector(modelPath: modelPath, threads: configuration.inferenceThreads)
             logger.info("object detection is on", metadata: ["model": "\(modelPath)", "runtime": "\(InferenceSession.runtimeVersion)"])

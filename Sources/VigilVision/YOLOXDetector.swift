@@ -71,12 +71,6 @@ public final class YOLOXDetector: Sendable {
         return Result(detections: detections, width: fullSize.width, height: fullSize.height, timings: timings)
     }
 
-    /// The objects in a decoded frame, in its pixels.
-    public func detect(_ image: BGRImage) throws(VisionError) -> [ObjectDetection] {
-        let letterbox = Letterbox(width: image.width, height: image.height, side: side)
-        return decode(try infer(Self.planes(image, letterbox: letterbox)), letterbox: letterbox, image: image)
-    }
-
     /// Runs the model on letterboxed planes.
     public func infer(_ planes: [Float]) throws(VisionError) -> [Float] {
         let anchors = [8, 16, 32].reduce(0) { $0 + (side / $1) * (side / $1) }

@@ -27,9 +27,7 @@ struct DetectCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = try ServerConfiguration.load()
         if let threads { configuration.inferenceThreads = threads }
-        let modelPath = (configuration.modelsDirectory ?? VigilApplication.defaultModelsDirectory)
-            .appendingPathComponent(VigilApplication.objectDetectorModel).path
-        let detector = try YOLOXDetector(modelPath: modelPath, threads: configuration.inferenceThreads)
+        let detector = try YOLOXDetector(modelPath: configuration.objectDetectorModel.path, threads: configuration.inferenceThreads)
         for file in files {
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
             var runs: [YOLOXDetector.Timings] = []

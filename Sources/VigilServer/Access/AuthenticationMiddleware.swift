@@ -30,7 +30,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.principal = Principal(kind: .device, id: camera.id, name: camera.slug, role: "device",
                                           permissions: PermissionMatrix(granted: [.ingestWrite]), siteScope: .allSites)
         } else if let key = request.headers[.xAPIKey] ?? bearer.flatMap({ $0.hasPrefix(APIKeyToken.prefix) ? $0 : nil }) {
-            context.principal = try await principal(apiKey: key, request: request, context: context)
+            context.principal = try await APIKeyCheck(database: database, audit: audit, now: now)
+                .principal(key: key, request: request, context: context)
         } else if let token = bearer {
             guard let session = try await sessionDriver.get(key: SessionSettings.keyPrefix + token, as: UserSession.self),
                   let principal = try await principal(session: session) else {
@@ -48,23 +49,6 @@ struct AuthenticationMiddleware: RouterMiddleware {
             context.logger[metadataKey: "actor"] = .string(principal.actor)
         }
         return try await next(request, context)
-    }
-
-    private func principal(apiKey key: String, request: Request, context: Context) async throws -> Principal {
-        let now = now()
-        let principal = APIKeyToken.isWellFormed(key)
-            ? try await database.read { try await APIKeyRepository($0, logger: context.logger).authenticate(key: key, now: now) }
-            : nil
-        guard let principal else {
-            try await database.transaction { connection in
-                try await audit.record(AuditEntry(
-                    actor: "anonymous", action: "api_key_rejected", resourceType: "api_key",
-                    resourceId: APIKeyToken.isWellFormed(key) ? APIKeyToken.displayPrefix(key) : nil,
-                    details: .object(["path": .string(request.uri.path)]), status: .failure), context: context, on: connection)
-            }
-            throw APIError(.unauthorized, code: "invalid_api_key", message: "The API key is not valid, has been revoked, or has expired.")
-        }
-        return principal
     }
 
     /// The camera a device token belongs to; it may send its own frames and nothing else.
@@ -109,6 +93,31 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     static let invalidSession = APIError(.unauthorized, code: "session_expired",
                                          message: "The session has expired or ended; sign in again.")
+}
+
+/// Checks an API key, wherever the request carried it (a header, or a form field for DeepStack
+/// clients); a rejected key is audited.
+struct APIKeyCheck {
+    let database: Database
+    let audit: AuditTrail
+    let now: @Sendable () -> Date
+
+    func principal(key: String, request: Request, context: VigilRequestContext) async throws -> Principal {
+        let now = now()
+        let principal = APIKeyToken.isWellFormed(key)
+            ? try await database.read { try await APIKeyRepository($0, logger: context.logger).authenticate(key: key, now: now) }
+            : nil
+        guard let principal else {
+            try await database.transaction { connection in
+                try await audit.record(AuditEntry(
+                    actor: "anonymous", action: "api_key_rejected", resourceType: "api_key",
+                    resourceId: APIKeyToken.isWellFormed(key) ? APIKeyToken.displayPrefix(key) : nil,
+                    details: .object(["path": .string(request.uri.path)]), status: .failure), context: context, on: connection)
+            }
+            throw APIError(.unauthorized, code: "invalid_api_key", message: "The API key is not valid, has been revoked, or has expired.")
+        }
+        return principal
+    }
 }
 
 /// Admits a request only if its route declares who may call it and the caller qualifies.

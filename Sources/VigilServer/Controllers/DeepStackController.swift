@@ -14,10 +14,9 @@ import VigilVision
 /// Answers: `{"success": true, "predictions": [{label, confidence, x_min, y_min, x_max, y_max}],
 /// "count", "inferenceMs", "processMs"}`, or `{"success": false, "error": ...}` with a 4xx/5xx.
 struct DeepStackController {
-    let database: Database
+    let apiKeys: APIKeyCheck
     let detector: YOLOXDetector?
     let inference: NIOThreadPool
-    let now: @Sendable () -> Date
     static let maximumBytes = 16 << 20
 
     func addRoutes(to routes: SecuredRoutes) {
@@ -57,12 +56,15 @@ struct DeepStackController {
             return Self.failure(.badRequest, "The multipart body is malformed.")
         }
         if context.principal == nil {
-            guard let key = form.text("api_key"), APIKeyToken.isWellFormed(key) else {
+            guard let key = form.text("api_key") else {
                 return Self.failure(.unauthorized, "Send an API key in X-API-Key, Authorization: Bearer, or the form field api_key.")
             }
-            let time = now()
-            let principal = try await database.read { try await APIKeyRepository($0, logger: context.logger).authenticate(key: key, now: time) }
-            guard let principal else { return Self.failure(.unauthorized, "The API key is not valid, has been revoked, or has expired.") }
+            let principal: Principal
+            do {
+                principal = try await apiKeys.principal(key: key, request: request, context: context)
+            } catch let error as APIError {
+                return Self.failure(error.status, error.message)
+            }
             guard principal.allows(.ingestWrite) else {
                 return Self.failure(.forbidden, "The API key's role (\(principal.role)) may not \(Permission.ingestWrite).")
             }

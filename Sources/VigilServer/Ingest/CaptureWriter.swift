@@ -132,10 +132,10 @@ final class CaptureWriter: Sendable {
                 }
                 if leads { Task { await self.drain() } }
             }
-            if receipt.duplicate { try? await removeFile(uri) }
+            if receipt.duplicate { await removeFile(uri) }
             return receipt
         } catch {
-            try? await removeFile(uri)
+            await removeFile(uri)
             throw error
         }
     }
@@ -154,9 +154,14 @@ final class CaptureWriter: Sendable {
         }
     }
 
-    private func removeFile(_ uri: String) async throws {
+    /// Removes a file no row will name. If that fails, the retention sweep removes it later.
+    private func removeFile(_ uri: String) async {
         let media = self.media
-        try await files.runIfActive { try media.remove(uri) }
+        do {
+            try await files.runIfActive { try media.remove(uri) }
+        } catch {
+            logger.warning("cannot remove a frame's file; the retention sweep will", metadata: ["uri": "\(uri)", "error": .error(error)])
+        }
     }
 
     /// Commits batches until none is waiting.
