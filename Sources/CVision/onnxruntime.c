@@ -75,19 +75,48 @@ cv_session *cv_session_create(const char *model_path, int threads, char *error, 
     return s;
 }
 
-int cv_session_input_shape(cv_session *s, int64_t *dims, size_t max_dims) {
+/// The static shape of the model's first input or output (dynamic dimensions are -1).
+static int tensor_shape(cv_session *s, int output, int64_t *dims, size_t max_dims) {
     const OrtApi *api = s->api;
     OrtTypeInfo *info = NULL;
     const OrtTensorTypeAndShapeInfo *tensor = NULL;
     size_t count = 0;
-    if (api->SessionGetInputTypeInfo(s->session, 0, &info) != NULL) return -1;
+    OrtStatus *status = output ? api->SessionGetOutputTypeInfo(s->session, 0, &info) : api->SessionGetInputTypeInfo(s->session, 0, &info);
+    if (failed(api, status, NULL, 0)) return -1;
     int result = -1;
-    if (api->CastTypeInfoToTensorInfo(info, &tensor) == NULL && tensor
-        && api->GetDimensionsCount(tensor, &count) == NULL && count <= max_dims
-        && api->GetDimensions(tensor, dims, count) == NULL) {
+    if (!failed(api, api->CastTypeInfoToTensorInfo(info, &tensor), NULL, 0) && tensor
+        && !failed(api, api->GetDimensionsCount(tensor, &count), NULL, 0) && count <= max_dims
+        && !failed(api, api->GetDimensions(tensor, dims, count), NULL, 0)) {
         result = (int)count;
     }
     api->ReleaseTypeInfo(info);
+    return result;
+}
+
+int cv_session_input_shape(cv_session *s, int64_t *dims, size_t max_dims) {
+    return tensor_shape(s, 0, dims, max_dims);
+}
+
+int cv_session_output_shape(cv_session *s, int64_t *dims, size_t max_dims) {
+    return tensor_shape(s, 1, dims, max_dims);
+}
+
+int64_t cv_session_metadata(cv_session *s, const char *key, char *value, size_t value_size) {
+    const OrtApi *api = s->api;
+    OrtModelMetadata *metadata = NULL;
+    OrtAllocator *allocator = NULL;
+    char *found = NULL;
+    int64_t result = -1;
+    if (failed(api, api->GetAllocatorWithDefaultOptions(&allocator), NULL, 0)
+        || failed(api, api->SessionGetModelMetadata(s->session, &metadata), NULL, 0)) {
+        return -1;
+    }
+    if (!failed(api, api->ModelMetadataLookupCustomMetadataMap(metadata, allocator, key, &found), NULL, 0) && found) {
+        result = (int64_t)strlen(found);
+        if (value && value_size) snprintf(value, value_size, "%s", found);
+        allocator->Free(allocator, found);
+    }
+    api->ReleaseModelMetadata(metadata);
     return result;
 }
 

@@ -6,6 +6,18 @@ public struct MultipartFormData: Sendable {
         public var filename: String?
         public var contentType: String?
         public var body: [UInt8]
+
+        public init(name: String, filename: String? = nil, contentType: String? = nil, body: [UInt8]) {
+            self.name = name
+            self.filename = filename
+            self.contentType = contentType
+            self.body = body
+        }
+
+        /// A plain text field.
+        public static func field(_ name: String, _ value: String) -> Part {
+            Part(name: name, body: Array(value.utf8))
+        }
     }
 
     public enum Problem: Error, Equatable, Sendable {
@@ -34,6 +46,18 @@ public struct MultipartFormData: Sendable {
             return (1...70).contains(value.count) ? value : nil
         }
         return nil
+    }
+
+    /// A body holding `parts` in order, for a request to send with `boundary`.
+    public static func encode(_ parts: [Part], boundary: String) -> [UInt8] {
+        var body: [UInt8] = []
+        for part in parts {
+            var header = "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(part.name)\""
+            if let filename = part.filename { header += "; filename=\"\(filename)\"" }
+            if let contentType = part.contentType { header += "\r\nContent-Type: \(contentType)" }
+            body += Array((header + "\r\n\r\n").utf8) + part.body + Array("\r\n".utf8)
+        }
+        return body + Array("--\(boundary)--\r\n".utf8)
     }
 
     public init(body: [UInt8], boundary: String) throws(Problem) {

@@ -56,34 +56,80 @@ public enum NonMaximumSuppression {
     }
 }
 
-/// How a frame is fitted into a square model input: scaled to fit, placed at the top left, the rest padded.
+/// How a frame is fitted into a model's input: scaled to fit without distortion, then placed at
+/// the top left (YOLOX's training) or in the centre (Ultralytics' exports), the rest padded.
 public struct Letterbox: Sendable, Equatable {
-    public var side: Int
+    public enum Placement: Sendable, Equatable {
+        case topLeft, centre
+    }
+
+    public var inputWidth: Int
+    public var inputHeight: Int
     public var scale: Double
     public var scaledWidth: Int
     public var scaledHeight: Int
+    /// Where the scaled frame's top-left corner sits in the input.
+    public var offsetX: Int
+    public var offsetY: Int
 
-    public init(width: Int, height: Int, side: Int) {
-        self.side = side
-        scale = min(Double(side) / Double(width), Double(side) / Double(height))
-        scaledWidth = min(side, Int((Double(width) * scale).rounded()))
-        scaledHeight = min(side, Int((Double(height) * scale).rounded()))
+    public init(width: Int, height: Int, inputWidth: Int, inputHeight: Int, placement: Placement) {
+        self.inputWidth = inputWidth
+        self.inputHeight = inputHeight
+        scale = min(Double(inputWidth) / Double(width), Double(inputHeight) / Double(height))
+        // Each family sizes the scaled frame as its own training code did: YOLOX's `preproc`
+        // truncates (`int()`), Ultralytics' `LetterBox` rounds; one pixel apart moves confidences.
+        let rule: FloatingPointRoundingRule = placement == .topLeft ? .towardZero : .toNearestOrAwayFromZero
+        scaledWidth = min(inputWidth, max(1, Int((Double(width) * scale).rounded(rule))))
+        scaledHeight = min(inputHeight, max(1, Int((Double(height) * scale).rounded(rule))))
+        switch placement {
+        case .topLeft:
+            offsetX = 0
+            offsetY = 0
+        case .centre:
+            // Ultralytics rounds half the padding this way, so boxes land where its own code puts them.
+            offsetX = Int((Double(inputWidth - scaledWidth) / 2 - 0.1).rounded())
+            offsetY = Int((Double(inputHeight - scaledHeight) / 2 - 0.1).rounded())
+        }
     }
+
+    /// A box in the model's input pixels taken back to the frame's pixels.
+    public func frameBox(centerX: Double, centerY: Double, width: Double, height: Double) -> PixelBox {
+        PixelBox(x1: (centerX - width / 2 - Double(offsetX)) / scale, y1: (centerY - height / 2 - Double(offsetY)) / scale,
+                 x2: (centerX + width / 2 - Double(offsetX)) / scale, y2: (centerY + height / 2 - Double(offsetY)) / scale)
+    }
+}
+
+/// The dataset the default models were trained on.
+public enum COCO {
+    /// The 80 COCO classes, in the order the COCO-trained models output them.
+    public static let classes = [
+        "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light", "fire hydrant",
+        "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe",
+        "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite", "baseball bat",
+        "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl",
+        "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
+        "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave",
+        "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
+    ]
 }
 
 /// Reads YOLOX's output (`[1, anchors, 5 + classes]`): for each grid cell of strides 8, 16 and 32,
 /// `x, y, log w, log h, objectness, class scores`, in input pixels before the letterbox is undone.
 public enum YOLOXDecoder {
-    public static func decode(_ output: UnsafeBufferPointer<Float>, inputSide: Int, classes: [String], letterbox: Letterbox,
+    /// The number of output rows for an input of `width` × `height`.
+    public static func anchors(width: Int, height: Int, strides: [Int] = [8, 16, 32]) -> Int {
+        strides.reduce(0) { $0 + (width / $1) * (height / $1) }
+    }
+
+    public static func decode(_ output: UnsafeBufferPointer<Float>, classes: [String], letterbox: Letterbox,
                               frameWidth: Int, frameHeight: Int, minimumScore: Double,
                               strides: [Int] = [8, 16, 32]) -> [ObjectDetection] {
         let stride = 5 + classes.count
         var detections: [ObjectDetection] = []
         var row = 0
         for step in strides {
-            let cells = inputSide / step
-            for gridY in 0..<cells {
-                for gridX in 0..<cells {
+            for gridY in 0..<(letterbox.inputHeight / step) {
+                for gridX in 0..<(letterbox.inputWidth / step) {
                     defer { row += 1 }
                     let base = row * stride
                     guard base + stride <= output.count else { return detections }
@@ -97,12 +143,10 @@ public enum YOLOXDecoder {
                     }
                     let score = objectness * Double(bestScore)
                     guard score >= minimumScore else { continue }
-                    let centerX = (Double(output[base]) + Double(gridX)) * Double(step)
-                    let centerY = (Double(output[base + 1]) + Double(gridY)) * Double(step)
-                    let width = exp(Double(output[base + 2])) * Double(step)
-                    let height = exp(Double(output[base + 3])) * Double(step)
-                    let box = PixelBox(x1: (centerX - width / 2) / letterbox.scale, y1: (centerY - height / 2) / letterbox.scale,
-                                       x2: (centerX + width / 2) / letterbox.scale, y2: (centerY + height / 2) / letterbox.scale)
+                    let box = letterbox.frameBox(centerX: (Double(output[base]) + Double(gridX)) * Double(step),
+                                                 centerY: (Double(output[base + 1]) + Double(gridY)) * Double(step),
+                                                 width: exp(Double(output[base + 2])) * Double(step),
+                                                 height: exp(Double(output[base + 3])) * Double(step))
                     detections.append(ObjectDetection(label: classes[best], confidence: score,
                                                       box: box.clamped(width: Double(frameWidth), height: Double(frameHeight))))
                 }
@@ -110,17 +154,43 @@ public enum YOLOXDecoder {
         }
         return detections
     }
+}
 
-    /// The 80 COCO classes, in the order the COCO-trained models output them.
-    public static let cocoClasses = [
-        "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat", "traffic light", "fire hydrant",
-        "stop sign", "parking meter", "bench", "bird", "cat", "dog", "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe",
-        "backpack", "umbrella", "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite", "baseball bat",
-        "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle", "wine glass", "cup", "fork", "knife", "spoon", "bowl",
-        "banana", "apple", "sandwich", "orange", "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch",
-        "potted plant", "bed", "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone", "microwave",
-        "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush",
-    ]
+/// Reads an Ultralytics YOLOv8-style export's output (`[1, 4 + classes, anchors]`): per anchor,
+/// column-wise, the box centre and size in input pixels, then one score per class (no objectness).
+public enum YOLOv8Decoder {
+    public static func decode(_ output: UnsafeBufferPointer<Float>, anchors: Int, classes: [String], letterbox: Letterbox,
+                              frameWidth: Int, frameHeight: Int, minimumScore: Double) -> [ObjectDetection] {
+        guard output.count >= (4 + classes.count) * anchors else { return [] }
+        var detections: [ObjectDetection] = []
+        for anchor in 0..<anchors {
+            var best = 0
+            var bestScore: Float = -1
+            for index in 0..<classes.count where output[(4 + index) * anchors + anchor] > bestScore {
+                bestScore = output[(4 + index) * anchors + anchor]
+                best = index
+            }
+            guard Double(bestScore) >= minimumScore else { continue }
+            let box = letterbox.frameBox(centerX: Double(output[anchor]), centerY: Double(output[anchors + anchor]),
+                                         width: Double(output[2 * anchors + anchor]), height: Double(output[3 * anchors + anchor]))
+            detections.append(ObjectDetection(label: classes[best], confidence: Double(bestScore),
+                                              box: box.clamped(width: Double(frameWidth), height: Double(frameHeight))))
+        }
+        return detections
+    }
+
+    /// The class names Ultralytics writes into an export's metadata (`names`), a Python dict
+    /// literal such as `{0: 'person', 1: 'bicycle'}`, in index order; nil when unreadable.
+    public static func classNames(fromMetadata text: String) -> [String]? {
+        var names: [Int: String] = [:]
+        let pattern = /(\d+)\s*:\s*(?:'([^']*)'|"([^"]*)")/
+        for match in text.matches(of: pattern) {
+            guard let index = Int(match.output.1) else { continue }
+            names[index] = String(match.output.2 ?? match.output.3 ?? "")
+        }
+        guard !names.isEmpty, names.keys.sorted() == Array(0..<names.count) else { return nil }
+        return (0..<names.count).map { names[$0]! }
+    }
 }
 
 extension CameraZone {
@@ -130,5 +200,24 @@ extension CameraZone {
         guard frameWidth > 0, frameHeight > 0 else { return [] }
         let foot = ZonePolygon.Point(x: (box.x1 + box.x2) / 2 / Double(frameWidth), y: box.y2 / Double(frameHeight))
         return zones.filter { $0.polygon.contains(foot) }.map(\.id)
+    }
+}
+
+extension PixelBox {
+    /// Whether `other` lies wholly inside this box.
+    public func contains(_ other: PixelBox) -> Bool {
+        other.x1 >= x1 && other.y1 >= y1 && other.x2 <= x2 && other.y2 <= y2
+    }
+}
+
+/// The time a frame shows, for tracking and for its detections.
+public enum CaptureTime {
+    /// The camera's own time when it is believable (up to a day before Vigil received the frame,
+    /// as for clips uploaded later, and not in the future); the receipt time otherwise, as cameras
+    /// without a time source start in 1970.
+    public static func frameTime(capturedAt: Date?, receivedAt: Date) -> Date {
+        guard let capturedAt, capturedAt <= receivedAt.addingTimeInterval(300),
+              capturedAt >= receivedAt.addingTimeInterval(-86_400) else { return receivedAt }
+        return capturedAt
     }
 }

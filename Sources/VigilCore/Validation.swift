@@ -1,5 +1,5 @@
 /// One thing wrong with an input, named by the field it concerns.
-public struct ValidationProblem: Hashable, Sendable, CustomStringConvertible {
+public struct ValidationProblem: Error, Hashable, Sendable, CustomStringConvertible {
     public let field: String
     public let message: String
 

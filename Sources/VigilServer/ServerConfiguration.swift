@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import VigilCore
 
 /// Everything `vigil serve` needs, read from `VIGIL_*` environment variables and then command-line flags.
 public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible {
@@ -40,14 +41,20 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var cameraOfflineAfter: TimeInterval = 120
     /// Where the detection models are; by default `.vendor/models` of the checkout the binary was built in.
     public var modelsDirectory: URL?
-    /// The object detector's model file.
-    public var objectDetectorModel: URL {
+    /// The default object model: YOLOX-Nano in the models folder.
+    public var defaultObjectModel: URL {
         (modelsDirectory ?? ModelLocation.defaultDirectory).appendingPathComponent(ModelLocation.objectDetector)
     }
+    /// Which object detector analyses frames, and how it is reached.
+    public var detector = DetectorConfiguration()
+    /// The object classes recorded, each with its minimum confidence (cameras may override them).
+    public var detection = DetectionSettings()
     /// Threads one inference uses.
     public var inferenceThreads = 2
     /// Jobs of each type a worker runs at once (`VIGIL_JOB_CONCURRENCY=analyze_capture=2`); one when unnamed.
     public var jobConcurrency: [String: Int] = [:]
+    /// How long a worker holds a job without a heartbeat before another may take it back.
+    public var jobLease: TimeInterval = 60
     public var logFormat = LogFormat.text
     public var logLevel = Logger.Level.info
 
@@ -141,6 +148,46 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
             configuration.clipSampleFPS = fps
         }
         if let path = value("VIGIL_MODELS_DIR") { configuration.modelsDirectory = URL(fileURLWithPath: path) }
+        if let text = value("VIGIL_DETECTOR") {
+            if let kind = DetectorConfiguration.Kind(rawValue: text.lowercased()) {
+                configuration.detector.kind = kind
+            } else {
+                problems.append("VIGIL_DETECTOR must be one of \(DetectorConfiguration.Kind.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
+            }
+        }
+        if let path = value("VIGIL_DETECTOR_MODEL") { configuration.detector.model = URL(fileURLWithPath: path) }
+        if let url = value("VIGIL_DETECTOR_URL") {
+            if ["http", "https"].contains(StreamURL.scheme(of: url) ?? "") {
+                configuration.detector.url = url
+            } else {
+                problems.append("VIGIL_DETECTOR_URL must be an http:// or https:// address")
+            }
+        }
+        configuration.detector.apiKey = value("VIGIL_DETECTOR_API_KEY")
+        if let seconds = number("VIGIL_DETECTOR_TIMEOUT", in: 0.1...300, "a number of seconds from 0.1 to 300") {
+            configuration.detector.timeout = seconds
+        }
+        if let text = value("VIGIL_DETECTOR_FALLBACK") {
+            switch text.lowercased() {
+            case "none": configuration.detector.fallback = false
+            case "yolox": configuration.detector.fallback = true
+            default: problems.append("VIGIL_DETECTOR_FALLBACK must be yolox (the model run here) or none; got '\(text)'")
+            }
+        }
+        if configuration.detector.kind == .deepstack && configuration.detector.url == nil {
+            problems.append("VIGIL_DETECTOR=deepstack needs VIGIL_DETECTOR_URL, the DeepStack or CodeProject.AI server's address")
+        }
+        if configuration.detector.kind == .yolov8 && configuration.detector.model == nil {
+            problems.append("VIGIL_DETECTOR=yolov8 needs VIGIL_DETECTOR_MODEL, the path of the ONNX export of your model")
+        }
+        if let text = value("VIGIL_DETECT_OBJECTS") {
+            do {
+                configuration.detection.objects = try DetectionSettings.parseObjects(text)
+            } catch {
+                problems.append("VIGIL_DETECT_OBJECTS must list object classes, each optionally with a minimum confidence "
+                    + "(person:0.6,car,dog:0.5); \(error.field): \(error.message)")
+            }
+        }
         if let threads = whole("VIGIL_INFERENCE_THREADS", in: 1...64, "a number from 1 to 64") {
             configuration.inferenceThreads = threads
         }
@@ -153,6 +200,9 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                     problems.append("VIGIL_JOB_CONCURRENCY must list job_type=count pairs (count 1 to 64), comma-separated; got '\(item)'")
                 }
             }
+        }
+        if let seconds = number("VIGIL_JOB_LEASE", in: 2...3_600, "a number of seconds from 2 to 3600") {
+            configuration.jobLease = seconds
         }
         if let seconds = number("VIGIL_CAMERA_OFFLINE_AFTER", in: 10...86_400, "a number of seconds from 10 to 86400") {
             configuration.cameraOfflineAfter = seconds
@@ -188,6 +238,32 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
     }
+}
+
+/// Which object detector analyses frames.
+public struct DetectorConfiguration: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// YOLOX run here (the default: YOLOX-Nano, COCO).
+        case yolox
+        /// A user's Ultralytics YOLOv8 ONNX export, run here.
+        case yolov8
+        /// A DeepStack or CodeProject.AI server, over HTTP.
+        case deepstack
+    }
+
+    public var kind = Kind.yolox
+    /// The model file of a detector run here; by default the YOLOX-Nano model in the models folder.
+    public var model: URL?
+    /// The address of a DeepStack-compatible server.
+    public var url: String?
+    /// A key the DeepStack server asks for (sent as `api_key`); a secret, never printed.
+    public var apiKey: String?
+    /// How long a remote detector may take before the frame is retried or handed to the fallback.
+    public var timeout: TimeInterval = 10
+    /// Whether the YOLOX model run here stands in when the remote detector is unavailable.
+    public var fallback = false
+
+    public init() {}
 }
 
 /// Every configuration problem, so a person fixes them all in one go.

@@ -22,14 +22,14 @@ public struct AppServices: Sendable {
     public var media: any MediaStore
     /// The largest frame the ingest endpoint accepts.
     public var ingestMaxBytes: Int
-    /// Finds objects in frames; nil when its model could not be loaded (detection is then off).
-    public var objectDetector: YOLOXDetector?
+    /// Finds objects in frames; nil when it could not start (detection is then off).
+    public var objectDetector: (any ObjectDetector)?
 
     public init(database: Database, secrets: SecretBox, media: any MediaStore,
                 registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                 ids: UUIDv7Generator = UUIDv7Generator(), now: @escaping @Sendable () -> Date = { Date() },
                 loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(), secureCookies: Bool = false,
-                ingestMaxBytes: Int = 8 << 20, objectDetector: YOLOXDetector? = nil) {
+                ingestMaxBytes: Int = 8 << 20, objectDetector: (any ObjectDetector)? = nil) {
         self.objectDetector = objectDetector
         self.database = database
         self.secrets = secrets
@@ -105,7 +105,7 @@ public enum VigilApplication {
         AuditLogsController(database: database).addRoutes(to: api)
         JobsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
         DeepStackController(apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now),
-                            detector: services.objectDetector, inference: deepStackInference).addRoutes(to: root)
+                            detector: services.objectDetector).addRoutes(to: root)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         return (router, policy)
     }
@@ -163,39 +163,52 @@ public enum VigilApplication {
         return cameraServices
     }
 
-    /// Threads the DeepStack-compatible endpoint runs inference on, one request at a time each.
-    static let deepStackInference: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 1)
-        pool.start()
-        return pool
-    }()
-
-    /// The object detector with its model, or nil (and the reason in the log) when the model does not load.
-    public static func loadObjectDetector(configuration: ServerConfiguration, logger: Logger) -> YOLOXDetector? {
-        let modelPath = configuration.objectDetectorModel.path
-        do {
-            let detector = try YOLOXDetector(modelPath: modelPath, threads: configuration.inferenceThreads)
-            logger.info("object detection is on", metadata: ["model": "\(modelPath)", "runtime": "\(InferenceSession.runtimeVersion)"])
-            return detector
-        } catch {
-            logger.error("object detection is off: its model does not load; frames wait in the queue",
-                         metadata: ["model": "\(modelPath)", "error": .error(error)])
-            return nil
+    /// The configured object detector, or nil (and the reason in the log) when it cannot start.
+    public static func loadObjectDetector(configuration: ServerConfiguration, logger: Logger) -> (any ObjectDetector)? {
+        // One frame per analysis slot at once, and one more for the DeepStack-compatible endpoint.
+        let concurrentFrames = (configuration.jobConcurrency[JobRepository.JobType.analyzeCapture.rawValue] ?? 1) + 1
+        let settings = configuration.detector
+        func local(_ format: ModelFormat, _ model: URL) -> LocalObjectDetector? {
+            do {
+                let detector = LocalObjectDetector(
+                    model: try ONNXObjectDetector(modelPath: model.path, format: format, threads: configuration.inferenceThreads),
+                    concurrentFrames: concurrentFrames)
+                let unknown = Set(configuration.detection.objects.keys).subtracting(detector.model.classes)
+                if !unknown.isEmpty {
+                    logger.warning("the model cannot see some of the objects asked for", metadata: ["objects": "\(unknown.sorted())"])
+                }
+                logger.info("object detection is on", metadata: ["detector": "\(format.rawValue)", "model": "\(model.path)",
+                                                                "runtime": "\(InferenceSession.runtimeVersion)"])
+                return detector
+            } catch {
+                logger.error("object detection is off: its model does not load; frames wait in the queue",
+                             metadata: ["model": "\(model.path)", "error": .error(error)])
+                return nil
+            }
+        }
+        switch settings.kind {
+        case .yolox:
+            return local(.yolox, settings.model ?? configuration.defaultObjectModel)
+        case .yolov8:
+            return local(.yolov8, settings.model ?? configuration.defaultObjectModel)
+        case .deepstack:
+            guard let url = settings.url else { return nil }
+            let remote = DeepStackDetector(baseURL: url, timeout: .milliseconds(Int64(settings.timeout * 1000)),
+                                           minimumConfidence: configuration.detection.objects.values.min() ?? DetectionSettings.defaultConfidence,
+                                           apiKey: settings.apiKey)
+            logger.info("object detection is on", metadata: ["detector": "deepstack", "url": "\(url)", "fallback": "\(settings.fallback)"])
+            guard settings.fallback, let standIn = local(.yolox, configuration.defaultObjectModel) else { return remote }
+            return FallbackObjectDetector(primary: remote, fallback: standIn, logger: logger.with("component", "detector"))
         }
     }
 
-    /// The job worker, with the handlers this machine can run. Detection needs its model; without
-    /// it, frames stay queued.
+    /// The job worker, with the handlers this machine can run. Detection needs its detector;
+    /// without it, frames stay queued.
     static func jobServices(configuration: ServerConfiguration, services: AppServices, logger: Logger) -> [any Service] {
         guard let detector = services.objectDetector else { return [] }
-        let type = JobRepository.JobType.analyzeCapture.rawValue
-        let slots = configuration.jobConcurrency[type] ?? 1
-        let inference = NIOThreadPool(numberOfThreads: slots)
-        inference.start()
         let handler = AnalyzeCaptureHandler(detector: detector, database: services.database, media: services.media, now: services.now,
-                                            inference: inference, classesOfInterest: AnalyzeCaptureHandler.defaultClasses,
-                                            minimumConfidence: 0.4)
-        var settings = JobWorker.Settings(workerId: "\(ProcessInfo.processInfo.hostName):\(getpid())")
+                                            defaults: configuration.detection, motion: MotionMemory())
+        var settings = JobWorker.Settings(workerId: "\(ProcessInfo.processInfo.hostName):\(getpid())", lease: configuration.jobLease)
         settings.concurrency = configuration.jobConcurrency
         return [JobWorker(settings: settings, handlers: [handler], database: services.database, now: services.now,
                           logger: logger.with("service", "jobs"))]

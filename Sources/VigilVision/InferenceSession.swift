@@ -6,8 +6,10 @@ import Foundation
 public final class InferenceSession: @unchecked Sendable {
     private let session: OpaquePointer
     public let modelPath: String
-    /// The shape of the model's input, e.g. `[1, 3, 416, 416]`.
+    /// The shape of the model's input, e.g. `[1, 3, 416, 416]` (-1 where the model leaves a dimension open).
     public let inputShape: [Int64]
+    /// The shape of the model's first output, as the model declares it.
+    public let outputShape: [Int64]
 
     public static var runtimeVersion: String { String(cString: cv_runtime_version()) }
 
@@ -24,6 +26,17 @@ public final class InferenceSession: @unchecked Sendable {
         var dims = [Int64](repeating: 0, count: 8)
         let rank = cv_session_input_shape(session, &dims, dims.count)
         inputShape = rank > 0 ? Array(dims.prefix(Int(rank))) : []
+        let outputRank = cv_session_output_shape(session, &dims, dims.count)
+        outputShape = outputRank > 0 ? Array(dims.prefix(Int(outputRank))) : []
+    }
+
+    /// A value of the model's custom metadata, e.g. the class names an Ultralytics export keeps under `names`.
+    public func metadata(_ key: String) -> String? {
+        let length = cv_session_metadata(session, key, nil, 0)
+        guard length >= 0 else { return nil }
+        var value = [CChar](repeating: 0, count: Int(length) + 1)
+        _ = cv_session_metadata(session, key, &value, value.count)
+        return Self.text(value)
     }
 
     deinit {

@@ -9,7 +9,7 @@ import VigilVision
 struct DetectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
-        abstract: "Find objects in JPEG files with Vigil's detector (the model of VIGIL_MODELS_DIR).",
+        abstract: "Find objects in JPEG files with the model Vigil runs (VIGIL_DETECTOR and VIGIL_DETECTOR_MODEL, or the options).",
         discussion: "With --repeat N each file is detected N times and the median and p99 times of each stage are printed.")
 
     @Argument(help: "JPEG files.")
@@ -17,6 +17,12 @@ struct DetectCommand: AsyncParsableCommand {
 
     @Option(help: "Detect each file this many times and report timings.")
     var `repeat`: Int = 1
+
+    @Option(help: "The model's ONNX file (overrides VIGIL_DETECTOR_MODEL; by default YOLOX-Nano).")
+    var model: String?
+
+    @Option(help: "The model's layout: yolox or yolov8 (overrides VIGIL_DETECTOR).")
+    var format: String?
 
     @Option(help: "Inference threads (overrides VIGIL_INFERENCE_THREADS).")
     var threads: Int?
@@ -27,11 +33,16 @@ struct DetectCommand: AsyncParsableCommand {
     func run() async throws {
         var configuration = try ServerConfiguration.load()
         if let threads { configuration.inferenceThreads = threads }
-        let detector = try YOLOXDetector(modelPath: configuration.objectDetectorModel.path, threads: configuration.inferenceThreads)
+        let kind = format ?? (configuration.detector.kind == .deepstack ? ModelFormat.yolox.rawValue : configuration.detector.kind.rawValue)
+        guard let modelFormat = ModelFormat(rawValue: kind) else {
+            throw ValidationError("--format must be one of \(ModelFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let modelPath = model ?? (configuration.detector.model ?? configuration.defaultObjectModel).path
+        let detector = try ONNXObjectDetector(modelPath: modelPath, format: modelFormat, threads: configuration.inferenceThreads)
         for file in files {
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
-            var runs: [YOLOXDetector.Timings] = []
-            var last: YOLOXDetector.Result?
+            var runs: [ONNXObjectDetector.Timings] = []
+            var last: ONNXObjectDetector.Result?
             for _ in 0..<max(`repeat`, 1) {
                 let result = try detector.detect(jpeg: bytes)
                 runs.append(result.timings)
@@ -44,9 +55,11 @@ struct DetectCommand: AsyncParsableCommand {
                 print(String(format: "  %@ %.3f  %.0f,%.0f - %.0f,%.0f", detection.label, detection.confidence, box.x1, box.y1, box.x2, box.y2))
             }
             if `repeat` > 1 {
-                for (stage, values) in [("decode", runs.map(\.decode)), ("preprocess", runs.map(\.preprocess)),
-                                        ("inference", runs.map(\.inference)), ("postprocess", runs.map(\.postprocess)),
-                                        ("total", runs.map(\.total))] {
+                let stages: [(String, [Duration])] = [
+                    ("decode", runs.map { $0.decode }), ("preprocess", runs.map { $0.preprocess }),
+                    ("inference", runs.map { $0.inference }), ("postprocess", runs.map { $0.postprocess }), ("total", runs.map { $0.total }),
+                ]
+                for (stage, values) in stages {
                     let sorted = values.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 }.sorted()
                     let median = sorted[sorted.count / 2]
                     let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]

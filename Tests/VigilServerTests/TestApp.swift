@@ -15,10 +15,10 @@ import VigilVision
 
 /// The default models, loaded once for every test of the process.
 enum TestModels {
-    static let objectDetector: YOLOXDetector = {
+    static let objectDetector: LocalObjectDetector = {
         let path = TestPaths.packageRoot.appendingPathComponent(".vendor/models/yolox_nano.onnx").path
         do {
-            return try YOLOXDetector(modelPath: path, threads: 2)
+            return LocalObjectDetector(model: try ONNXObjectDetector(modelPath: path, threads: 2), concurrentFrames: 2)
         } catch {
             fatalError("the default model does not load (scripts/install-deps fetches it): \(error)")
         }
@@ -69,7 +69,7 @@ struct TestApp {
     }
 
     static func run(withAdministrator: Bool = true, loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
-                    ingestMaxBytes: Int = 8 << 20, media customMedia: (any MediaStore)? = nil,
+                    ingestMaxBytes: Int = 8 << 20, media customMedia: (any MediaStore)? = nil, live: Bool = false,
                     _ body: @escaping @Sendable (TestApp) async throws -> Void) async throws {
         let location = try await TestDatabases.shared.create()
         let mediaFolder = try TestPaths.temporaryFolder("vigil-media")
@@ -88,7 +88,7 @@ struct TestApp {
         configuration.role = .api
         let app = VigilApplication.build(configuration: configuration, services: services, logger: logger)
         do {
-            try await app.test(.router) { client in
+            try await app.test(live ? .live : .router) { client in
                 var adminKey = ""
                 if withAdministrator {
                     adminKey = try await Self.seedAdministrator(database: database, logger: logger)

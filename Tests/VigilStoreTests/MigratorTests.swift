@@ -41,7 +41,7 @@ struct MigratorTests {
             }
             #expect(tables == ["api_keys", "audit_logs", "audit_logs_default", "camera_zones", "cameras", "captures", "captures_default",
                                "detections", "detections_default", "device_connectivity_logs", "device_connectivity_logs_default", "dvrs", "job_attempts", "job_logs",
-                               "job_transitions", "jobs", "login_throttles", "media_files", "permissions_matrix", "roles",
+                               "job_transitions", "jobs", "login_throttles", "media_files", "object_tracks", "permissions_matrix", "roles",
                                "schema_migrations", "sessions", "sites", "user_site_assignments", "users", "video_clips"])
         }
     }

@@ -21,6 +21,13 @@ const char *cv_runtime_version(void);
 /// The shape of the model's first input; returns the number of dimensions (-1 on failure).
 int cv_session_input_shape(cv_session *session, int64_t *dims, size_t max_dims);
 
+/// The shape of the model's first output, as declared by the model (-1 for dynamic dimensions).
+int cv_session_output_shape(cv_session *session, int64_t *dims, size_t max_dims);
+
+/// The model's custom metadata value for `key` (e.g. Ultralytics' "names"), copied into `value`
+/// (truncated to `value_size`); returns its full length, or -1 when the model has no such key.
+int64_t cv_session_metadata(cv_session *session, const char *key, char *value, size_t value_size);
+
 /// Runs the model on one float tensor and copies its first output into `output` (at most
 /// `output_capacity` floats). Returns the number of floats of the output, or -1 with the reason
 /// in `error`. The output's shape goes to `output_dims` (its length to `output_rank`).

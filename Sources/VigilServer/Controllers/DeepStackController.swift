@@ -1,10 +1,8 @@
 import Foundation
 import Hummingbird
 import NIOCore
-import NIOPosix
 import VigilCore
 import VigilStore
-import VigilVision
 
 /// `POST /v1/vision/detection`, answering as DeepStack and CodeProject.AI do, so Blue Iris,
 /// Agent DVR, Frigate's `deepstack` detector and Home Assistant can use Vigil as their detector.
@@ -15,31 +13,15 @@ import VigilVision
 /// "count", "inferenceMs", "processMs"}`, or `{"success": false, "error": ...}` with a 4xx/5xx.
 struct DeepStackController {
     let apiKeys: APIKeyCheck
-    let detector: YOLOXDetector?
-    let inference: NIOThreadPool
+    let detector: (any ObjectDetector)?
     static let maximumBytes = 16 << 20
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.post("/v1/vision/detection", .permissionWithKeyInForm(.ingestWrite), use: detect)
     }
 
-    struct Prediction: Encodable, Sendable {
-        var label: String
-        var confidence: Double
-        var x_min: Int
-        var y_min: Int
-        var x_max: Int
-        var y_max: Int
-    }
-
-    struct Answer: Encodable, Sendable {
-        var success: Bool
-        var predictions: [Prediction]?
-        var count: Int?
-        var inferenceMs: Int?
-        var processMs: Int?
-        var error: String?
-    }
+    typealias Prediction = DeepStackAnswer.Prediction
+    typealias Answer = DeepStackAnswer
 
     @Sendable func detect(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -80,21 +62,21 @@ struct DeepStackController {
             minimumConfidence = value
         }
         guard let detector else {
-            return Self.failure(.serviceUnavailable, "Object detection is off on this server: its model is not loaded.")
+            return Self.failure(.serviceUnavailable, "Object detection is off on this server: its detector did not start.")
         }
-        let bytes = image.body
         let inferenceStarted = ContinuousClock.now
-        let found: [ObjectDetection]
+        let found: DetectedObjects
         do {
-            found = try await inference.runIfActive { try detector.detect(jpeg: bytes).detections }
+            found = try await detector.detect(jpeg: image.body)
         } catch {
-            return Self.failure(.badRequest, "The image cannot be read as a JPEG.")
+            if case .unreadableFrame = error { return Self.failure(.badRequest, "The image cannot be read as a JPEG.") }
+            return Self.failure(.serviceUnavailable, "The object detector cannot answer now; try again shortly.")
         }
-        let inferenceTime = ContinuousClock.now - inferenceStarted
-        let predictions = found.filter { $0.confidence >= minimumConfidence }.map { detection in
+        let inferenceTime = found.timings?.inference ?? ContinuousClock.now - inferenceStarted
+        let predictions = found.detections.filter { $0.confidence >= minimumConfidence }.map { detection in
             Prediction(label: detection.label, confidence: (detection.confidence * 1000).rounded() / 1000,
-                       x_min: Int(detection.box.x1.rounded()), y_min: Int(detection.box.y1.rounded()),
-                       x_max: Int(detection.box.x2.rounded()), y_max: Int(detection.box.y2.rounded()))
+                       x_min: detection.box.x1.rounded(), y_min: detection.box.y1.rounded(),
+                       x_max: detection.box.x2.rounded(), y_max: detection.box.y2.rounded())
         }
         return Self.answer(.ok, Answer(success: true, predictions: predictions, count: predictions.count,
                                        inferenceMs: Self.milliseconds(inferenceTime),

@@ -132,6 +132,14 @@ final class JobWorker: Service {
         var concurrency: [String: Int] = [:]
         var lease: TimeInterval = 60
         var heartbeat: Duration = .seconds(15)
+        /// The heartbeat and the reaper follow the lease: a beat every quarter lease, a look for
+        /// expired leases every half (at most every 15 s).
+        init(workerId: String, lease: TimeInterval = 60) {
+            self.workerId = workerId
+            self.lease = lease
+            heartbeat = .milliseconds(Int64(lease * 250))
+            reapInterval = .milliseconds(Int64(min(lease / 2, 15) * 1000))
+        }
         /// How long an idle worker waits for a notification before looking anyway.
         var idlePoll: Duration = .seconds(5)
         var reapInterval: Duration = .seconds(15)
@@ -203,8 +211,8 @@ final class JobWorker: Service {
         let time = now()
         let logger = self.logger
         let expired = try await database.read { try await JobRepository($0, logger: logger).expiredLeases(now: time) }
-        for (id, worker) in expired {
-            let retryAt = time.addingTimeInterval(settings.retry.delay(afterAttempt: 1, unit: random()))
+        for (id, worker, attempt) in expired {
+            let retryAt = time.addingTimeInterval(settings.retry.delay(afterAttempt: attempt, unit: random()))
             let outcome = try await database.transaction {
                 try await JobRepository($0, logger: logger).fail(
                     id: id, worker: worker, error: "the worker \(worker ?? "unknown") stopped holding the job: its lease ran out",

@@ -35,6 +35,7 @@ public enum Migrations {
         Migration0007JobIndexes.migration,
         Migration0008OrderedIds.migration,
         Migration0009Detections.migration,
+        Migration0010ObjectTracks.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

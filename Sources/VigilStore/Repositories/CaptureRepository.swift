@@ -157,16 +157,19 @@ public struct CaptureRepository: Sendable {
         public var deviceId: String
         public var storageURI: String?
         public var storageClass: String
+        /// When the camera says it took the frame, if it said.
+        public var capturedAt: Date?
     }
 
     public func find(id: UUID, forUpdate: Bool = false) async throws -> Stored? {
         let rows = try await connection.query("""
-            SELECT id, received_at, camera_id, device_id, storage_uri, storage_class FROM captures WHERE id = \(id)
+            SELECT id, received_at, camera_id, device_id, storage_uri, storage_class, captured_at FROM captures WHERE id = \(id)
             \(unescaped: forUpdate ? "FOR UPDATE" : "")
             """, logger: logger)
-        for try await (id, receivedAt, cameraId, deviceId, uri, storageClass)
-            in rows.decode((UUID, Date, UUID, String, String?, String).self) {
-            return Stored(id: id, receivedAt: receivedAt, cameraId: cameraId, deviceId: deviceId, storageURI: uri, storageClass: storageClass)
+        for try await (id, receivedAt, cameraId, deviceId, uri, storageClass, capturedAt)
+            in rows.decode((UUID, Date, UUID, String, String?, String, Date?).self) {
+            return Stored(id: id, receivedAt: receivedAt, cameraId: cameraId, deviceId: deviceId, storageURI: uri,
+                          storageClass: storageClass, capturedAt: capturedAt)
         }
         return nil
     }

@@ -201,13 +201,13 @@ public struct JobRepository: Sendable {
     }
 
     /// Running jobs whose lease ran out before `now`: their worker stopped (or lost the database).
-    public func expiredLeases(now: Date, limit: Int = 100) async throws -> [(id: UUID, worker: String?)] {
+    public func expiredLeases(now: Date, limit: Int = 100) async throws -> [(id: UUID, worker: String?, attempt: Int)] {
         let rows = try await connection.query("""
-            SELECT id, locked_by FROM jobs WHERE status = 'running' AND lease_expires_at < \(now)
+            SELECT id, locked_by, attempt_number FROM jobs WHERE status = 'running' AND lease_expires_at < \(now)
             ORDER BY lease_expires_at LIMIT \(limit)
             """, logger: logger)
-        var found: [(UUID, String?)] = []
-        for try await (id, worker) in rows.decode((UUID, String?).self) { found.append((id, worker)) }
+        var found: [(UUID, String?, Int)] = []
+        for try await (id, worker, attempt) in rows.decode((UUID, String?, Int32).self) { found.append((id, worker, Int(attempt))) }
         return found
     }
 
