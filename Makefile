@@ -24,6 +24,7 @@ bench: build
 	scripts/bench
 	scripts/bench-ingest
 	scripts/bench-detect
+	scripts/bench-pipeline
 
 clean:
 	rm -rf .build

@@ -12,8 +12,10 @@ import VigilTestSupport
 struct ProcessTests {
     let vigil = TestPaths.vigilExecutable
 
+    func url(_ location: DatabaseLocation) -> String { Self.databaseURL(location) }
+
     /// `VIGIL_DATABASE_URL` for a test database reached through its unix socket.
-    func url(_ location: DatabaseLocation) -> String {
+    static func databaseURL(_ location: DatabaseLocation) -> String {
         guard case .unixSocket(let path) = location.endpoint else { return "" }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         return "postgresql://\(location.username)@/\(location.database)?host=\(folder)"

@@ -196,11 +196,25 @@ public struct FileSystemMediaStore: MediaStore {
         }
     }
 
+    /// The file's bytes, read to its end with plain system calls (no Data in between; a file
+    /// still being written by a slow device is waited for, not taken as missing).
     public func read(_ uri: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: try path(of: uri).path) else {
-            throw MediaStoreError.missing(uri)
+        let fd = open(try path(of: uri).path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw errno == ENOENT ? MediaStoreError.missing(uri) : MediaStoreError.io("open", errno) }
+        defer { close(fd) }
+        var status = stat()
+        var bytes: [UInt8] = []
+        if fstat(fd, &status) == 0, status.st_size > 0 { bytes.reserveCapacity(Int(status.st_size)) }
+        var chunk = [UInt8](repeating: 0, count: 256 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count == 0 { return bytes }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw MediaStoreError.io("read", errno)
+            }
+            bytes.append(contentsOf: chunk[0..<count])
         }
-        return Array(data)
     }
 
     public func remove(_ uri: String) throws {
