@@ -204,9 +204,16 @@ extension CameraZone {
 }
 
 extension PixelBox {
-    /// Whether `other` lies wholly inside this box.
-    public func contains(_ other: PixelBox) -> Bool {
-        other.x1 >= x1 && other.y1 >= y1 && other.x2 <= x2 && other.y2 <= y2
+    /// Whether the two boxes share any area.
+    public func intersects(_ other: PixelBox) -> Bool {
+        max(x1, other.x1) < min(x2, other.x2) && max(y1, other.y1) < min(y2, other.y2)
+    }
+}
+
+extension Duration {
+    /// This duration in milliseconds, fractions kept.
+    public var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
     }
 }
 

@@ -37,7 +37,7 @@ struct GatedService: Service {
     }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { [gate] in
+        await cancelWhenGracefulShutdown { [gate] in
             // At shutdown before the start, the wait ends (and the service does not start).
             await withTaskCancellationHandler { await gate.wait() } onCancel: { gate.open() }
         }

@@ -31,6 +31,7 @@ public final class Database: Sendable {
     public var poolCounters: PoolCounters { gauge.snapshot }
 
     /// Lends a connection for reads (autocommit).
+    @discardableResult
     public func read<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         try await leasing { lease in
             try await self.client.withConnection { connection in
@@ -44,6 +45,7 @@ public final class Database: Sendable {
     ///
     /// An error thrown by `body` reaches the caller as itself, not wrapped in PostgresNIO's
     /// transaction error, so callers can match on their own error types.
+    @discardableResult
     public func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result) async throws -> Result {
         do {
             return try await leasing { lease in
@@ -105,6 +107,7 @@ public final class Database: Sendable {
     }
 
     /// Runs `body` while the connection pool runs; the pool stops when `body` ends.
+    @discardableResult
     public func withRunningClient<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
         try await withThrowingTaskGroup(of: Result?.self) { group in
             group.addTask {

@@ -34,6 +34,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Runs `body`, turning integrity errors into ``StoreError``s.
+@discardableResult
 func translatingErrors<Result>(_ body: () async throws -> Result) async throws -> Result {
     do {
         return try await body()

@@ -27,7 +27,9 @@ public final class ONNXObjectDetector: Sendable {
     public let classes: [String]
     /// Detections below this score are dropped before suppression.
     public let minimumScore: Double
-    private let anchors: Int
+    /// How many floats the model's output holds: as declared, or for a dynamic output, one row
+    /// per cell of the stride 8, 16 and 32 grids.
+    private let outputCount: Int
 
     public init(modelPath: String, format: ModelFormat = .yolox, threads: Int = 2, minimumScore: Double = 0.3) throws(VisionError) {
         session = try InferenceSession(modelPath: modelPath, threads: threads)
@@ -39,7 +41,6 @@ public final class ONNXObjectDetector: Sendable {
         }
         inputHeight = input[2] > 0 ? Int(input[2]) : format.defaultSide
         inputWidth = input[3] > 0 ? Int(input[3]) : format.defaultSide
-        anchors = YOLOXDecoder.anchors(width: inputWidth, height: inputHeight)
         let output = session.outputShape
         guard output.count == 3 else {
             throw .model("\(modelPath) does not give one table of boxes (its output is \(output)); is it a \(format.rawValue) model?")
@@ -61,6 +62,8 @@ public final class ONNXObjectDetector: Sendable {
         } else {
             throw .model("\(modelPath) tells \(classCount) classes apart but does not name them in its metadata ('names')")
         }
+        outputCount = output.allSatisfy { $0 > 0 } ? Int(output.reduce(1, *))
+            : YOLOXDecoder.anchors(width: inputWidth, height: inputHeight) * (classCount + 5)
     }
 
     /// Where the time of one detection went.
@@ -117,7 +120,7 @@ public final class ONNXObjectDetector: Sendable {
     /// Runs the model on letterboxed planes.
     public func infer(_ planes: [Float]) throws(VisionError) -> [Float] {
         try session.run(planes, shape: [1, 3, Int64(inputHeight), Int64(inputWidth)],
-                        outputCapacity: anchors * (classes.count + 5)).values
+                        outputCapacity: outputCount).values
     }
 
     private func decode(_ output: [Float], letterbox: Letterbox, image: BGRImage) -> [ObjectDetection] {

@@ -60,7 +60,7 @@ struct DetectCommand: AsyncParsableCommand {
                     ("inference", runs.map { $0.inference }), ("postprocess", runs.map { $0.postprocess }), ("total", runs.map { $0.total }),
                 ]
                 for (stage, values) in stages {
-                    let sorted = values.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1000 }.sorted()
+                    let sorted = values.map(\.milliseconds).sorted()
                     let median = sorted[sorted.count / 2]
                     let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
                     print(String(format: "  %@_ms median %.2f p99 %.2f", stage, median, p99))

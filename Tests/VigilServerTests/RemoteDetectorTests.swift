@@ -12,7 +12,11 @@ import VigilTestSupport
 /// real port.
 @Suite("Remote DeepStack-compatible detector")
 struct RemoteDetectorTests {
-    let dog = Array((try? Data(contentsOf: URL(fileURLWithPath: "/usr/share/darknet/data/dog.jpg"))) ?? Data())
+    let dog: [UInt8]
+
+    init() throws {
+        dog = Array(try Data(contentsOf: URL(fileURLWithPath: "/usr/share/darknet/data/dog.jpg")))
+    }
 
     @Test("a DeepStack server's answer becomes detections in the frame's pixels, as the local model finds them")
     func remote() async throws {

@@ -13,7 +13,7 @@ struct PostgresSessionDriver: PersistDriver {
     /// Deletes expired sessions hourly until shutdown. Expired sessions are refused on read anyway;
     /// this only keeps the table small.
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             let logger = Logger(label: "vigil.sessions")
             while !Task.isCancelled {
                 do {

@@ -32,11 +32,85 @@ struct AnalyzeCaptureHandler: JobHandler {
 
     func run(_ job: JobRepository.Claimed, context: JobRunContext) async throws -> JSONValue? {
         let clock = ContinuousClock()
-        let started = clock.now
+        var mark = clock.now
+        var timings: [String: JSONValue] = [:]
+        func lap(_ stage: String) {
+            let now = clock.now
+            timings[stage] = .number((now - mark).milliseconds)
+            mark = now
+        }
+        let logger = context.logger
+        let frame = try await load(job, logger: logger)
+        let settings = frame.settings
+        let bytes = frame.bytes
+        lap("read")
+
+        var motionReport: MotionReport?
+        if settings.motion.enabled {
+            context.report(step: "looking for motion")
+            let gray: GrayImage
+            do {
+                gray = try JPEGDecoder.decodeGray(bytes, minimumWidth: settings.motion.gridWidth)
+            } catch {
+                throw try await failed(frame.capture, because: "\(error)", logger: logger)
+            }
+            let (report, decision) = await motion.gate(camera: frame.camera.id, frame: gray, settings: settings.motion, at: frame.time)
+            if case .skip(let reason) = decision {
+                try await database.transaction {
+                    try await DetectionRepository($0, logger: logger).recordSkip(frame.capture, reason: reason, at: self.now())
+                }
+                return .object(["skipped": .bool(true), "reason": .string(reason)])
+            }
+            motionReport = report
+            lap("motion")
+        }
+
+        context.report(step: "detecting objects")
+        let seen: DetectedObjects
+        do {
+            seen = try await detector.detect(jpeg: bytes)
+        } catch {
+            // An unreadable frame fails for good; an unavailable detector is worth another attempt.
+            guard case .unreadableFrame = error else { throw error }
+            throw try await failed(frame.capture, because: error.description, logger: logger)
+        }
+        lap("detect")
+        let wanted = seen.detections.filter { detection in settings.objects[detection.label].map { detection.confidence >= $0 } ?? false }
+
+        context.report(step: "tracking and storing")
+        let regions = settings.restrictToMotion ? motionReport?.regions : nil
+        var result = try await database.transaction { [motionReport] connection in
+            try await store(wanted, seen: seen, frame: frame, motionRegions: regions, motionArea: motionReport?.changedArea,
+                            connection: connection, logger: logger)
+        }
+        await motion.analysed(camera: frame.camera.id, at: frame.time)
+        lap("store")
+        if let stages = seen.timings {
+            timings["decode"] = .number(stages.decode.milliseconds)
+            timings["preprocess"] = .number(stages.preprocess.milliseconds)
+            timings["inference"] = .number(stages.inference.milliseconds)
+            timings["postprocess"] = .number(stages.postprocess.milliseconds)
+        }
+        result["detector"] = .string(seen.detector)
+        result["timings_ms"] = .object(timings)
+        return .object(result)
+    }
+
+    /// A frame to analyse: its capture, camera, zones and settings, the time it shows, and its bytes.
+    struct Frame: Sendable {
+        var capture: CaptureRepository.Stored
+        var uri: String
+        var camera: Camera
+        var zones: [CameraZone]
+        var settings: DetectionSettings
+        var time: Date
+        var bytes: [UInt8]
+    }
+
+    private func load(_ job: JobRepository.Claimed, logger: Logger) async throws -> Frame {
         guard case .string(let text)? = job.payload.objectValue?["capture_id"], let captureId = UUID(uuidString: text) else {
             throw Unanalysable(description: "the job names no capture")
         }
-        let logger = context.logger
         let (found, cameraFound, zones) = try await database.read { connection in
             let capture = try await CaptureRepository(connection, logger: logger).find(id: captureId)
             guard let capture else { return (nil as CaptureRepository.Stored?, nil as Camera?, [CameraZone]()) }
@@ -51,86 +125,37 @@ struct AnalyzeCaptureHandler: JobHandler {
         guard let uri = capture.storageURI, capture.storageClass != "discarded" else {
             throw Unanalysable(description: "the frame of capture \(captureId) was discarded before it was analysed")
         }
+        // The camera's config was checked when it was written; anything unusable in it keeps the default.
         var ignored = ValidationReport()
         let settings = defaults.applying(cameraConfig: camera.config, report: &ignored)
-        let time = CaptureTime.frameTime(capturedAt: capture.capturedAt, receivedAt: capture.receivedAt)
         let media = self.media
         let bytes = try await NIOThreadPool.singleton.runIfActive { try media.read(uri) }
-
-        var motionReport: MotionReport?
-        if settings.motion.enabled {
-            context.report(step: "looking for motion")
-            let gray: GrayImage
-            do {
-                gray = try JPEGDecoder.decodeGray(bytes, minimumWidth: settings.motion.gridWidth)
-            } catch {
-                throw try await failed(capture, because: "\(error)", logger: logger)
-            }
-            let (report, decision) = await motion.gate(camera: camera.id, frame: gray, settings: settings.motion, at: time)
-            motionReport = report
-            if case .skip(let reason) = decision {
-                try await database.transaction { try await DetectionRepository($0, logger: logger).recordSkip(capture, reason: reason, at: self.now()) }
-                return .object(["skipped": .bool(true), "reason": .string(reason)])
-            }
-        }
-
-        context.report(step: "detecting objects")
-        let seen: DetectedObjects
-        do {
-            seen = try await detector.detect(jpeg: bytes)
-        } catch {
-            // An unreadable frame fails for good; an unavailable detector is worth another attempt.
-            guard case .unreadableFrame = error else { throw error }
-            throw try await failed(capture, because: error.description, logger: logger)
-        }
-        let detected = clock.now
-        let wanted = seen.detections.filter { detection in settings.objects[detection.label].map { detection.confidence >= $0 } ?? false }
-
-        context.report(step: "tracking and storing")
-        let motionSeen = motionReport
-        let outcome = try await database.transaction { connection in
-            try await store(wanted, seen: seen, capture: capture, camera: camera, zones: zones, bytes: bytes, motion: motionSeen,
-                            settings: settings, time: time, connection: connection, logger: logger)
-        }
-        await motion.analysed(camera: camera.id, at: time)
-        var result = outcome.summary
-        result["detector"] = .string(seen.detector)
-        var timings: [String: JSONValue] = ["detect": .number(Self.milliseconds(detected - started)),
-                                            "store": .number(Self.milliseconds(clock.now - detected))]
-        if let stages = seen.timings {
-            timings["decode"] = .number(Self.milliseconds(stages.decode))
-            timings["preprocess"] = .number(Self.milliseconds(stages.preprocess))
-            timings["inference"] = .number(Self.milliseconds(stages.inference))
-            timings["postprocess"] = .number(Self.milliseconds(stages.postprocess))
-        }
-        result["timings_ms"] = .object(timings)
-        return .object(result)
+        return Frame(capture: capture, uri: uri, camera: camera, zones: zones, settings: settings,
+                     time: CaptureTime.frameTime(capturedAt: capture.capturedAt, receivedAt: capture.receivedAt), bytes: bytes)
     }
 
-    struct Outcome {
-        var summary: [String: JSONValue]
-    }
-
-    /// Folds the frame's objects into the camera's tracks and stores what is worth keeping. Runs
-    /// inside the transaction holding the camera's track lock.
-    private func store(_ wanted: [ObjectDetection], seen: DetectedObjects, capture: CaptureRepository.Stored, camera: Camera,
-                       zones: [CameraZone], bytes: [UInt8], motion: MotionReport?, settings: DetectionSettings, time: Date,
-                       connection: PostgresConnection, logger: Logger) async throws -> Outcome {
+    /// Folds the frame's objects into the camera's tracks and stores what is worth keeping; returns
+    /// the summary that becomes the job's result. Runs inside the transaction holding the camera's
+    /// track lock. `motionRegions`, when given, are where a new object must stand (normalised).
+    private func store(_ wanted: [ObjectDetection], seen: DetectedObjects, frame: Frame, motionRegions: [PixelBox]?,
+                       motionArea: Double?, connection: PostgresConnection, logger: Logger) async throws -> [String: JSONValue] {
         let repository = DetectionRepository(connection, logger: logger)
-        try await repository.lockTracks(of: camera.id)
-        let stored = try await repository.liveTracks(of: camera.id, seenSince: time.addingTimeInterval(-settings.tracker.maxAge))
+        let camera = frame.camera.id, settings = frame.settings, time = frame.time
+        try await repository.lockTracks(of: camera)
+        let stored = try await repository.liveTracks(of: camera, seenSince: time.addingTimeInterval(-settings.tracker.maxAge))
         var tracker = ObjectTracker(tracks: stored.map(\.track), settings: settings.tracker)
-        var thumbnails = Dictionary(uniqueKeysWithValues: stored.compactMap { item in item.track.id.map { ($0, item.thumbnailPath) } })
+        var thumbnails: [Int64: String] = [:]
+        for item in stored { if let id = item.track.id, let path = item.thumbnailPath { thumbnails[id] = path } }
         let updates = tracker.update(with: wanted, at: time)
 
         // A new object must stand where the picture moved; one already tracked is followed anywhere.
-        let regions = settings.restrictToMotion ? motion?.regions.map { region in
+        let regions = motionRegions?.map { region in
             PixelBox(x1: region.x1 * Double(seen.width), y1: region.y1 * Double(seen.height),
                      x2: region.x2 * Double(seen.width), y2: region.y2 * Double(seen.height))
-        } : nil
+        }
         let accepted = updates.filter { update in
             guard update.isNewTrack, let regions else { return true }
-            return regions.contains { $0.iou(wanted[update.detection].box) > 0 || $0.contains(wanted[update.detection].box) }
+            return regions.contains { $0.intersects(wanted[update.detection].box) }
         }
         var tracks = tracker.tracks
         let fresh = accepted.filter { tracks[$0.track].id == nil }
@@ -149,25 +174,26 @@ struct AnalyzeCaptureHandler: JobHandler {
             }
             let detection = wanted[update.detection]
             if update.isBestSoFar || thumbnails[trackId] == nil {
-                if image == nil { image = try? JPEGDecoder.decode(bytes, atLeast: 320) }
+                // A remote detector decoded nothing here; the frame is decoded once, for its first thumbnail.
+                if image == nil { image = try? JPEGDecoder.decode(frame.bytes, atLeast: 320) }
                 if let image, let thumbnail = try await writeThumbnail(of: detection.box, in: image, frameWidth: seen.width,
-                                                                         camera: camera.id, track: trackId, capture: capture.id,
+                                                                         camera: camera, track: trackId, capture: frame.capture.id,
                                                                          time: time) {
                     newThumbnails.append(thumbnail)
                     thumbnails[trackId] = thumbnail.uri
                 }
             }
             rows.append(DetectionRepository.NewDetection(
-                detectedAt: time, cameraId: camera.id, captureId: capture.id, filePath: capture.storageURI ?? "",
+                detectedAt: time, cameraId: camera, captureId: frame.capture.id, filePath: frame.uri,
                 objectType: detection.label, confidence: detection.confidence, box: detection.box, frameWidth: seen.width,
                 frameHeight: seen.height,
-                zoneIds: CameraZone.hit(by: detection.box, frameWidth: seen.width, frameHeight: seen.height, among: zones),
-                trackId: trackId, thumbnailPath: thumbnails[trackId] ?? nil))
+                zoneIds: CameraZone.hit(by: detection.box, frameWidth: seen.width, frameHeight: seen.height, among: frame.zones),
+                trackId: trackId, thumbnailPath: thumbnails[trackId]))
         }
         let touched = Set(accepted.map(\.track)).sorted().map { index in
-            DetectionRepository.StoredTrack(track: tracks[index], thumbnailPath: tracks[index].id.flatMap { thumbnails[$0] ?? nil })
+            DetectionRepository.StoredTrack(track: tracks[index], thumbnailPath: tracks[index].id.flatMap { thumbnails[$0] })
         }
-        try await repository.saveTracks(touched, cameraId: camera.id)
+        try await repository.saveTracks(touched, cameraId: camera)
         let summary: [String: JSONValue] = [
             "detections": .number(Double(rows.count)),
             "objects": .array(rows.map { .string($0.objectType) }),
@@ -176,9 +202,10 @@ struct AnalyzeCaptureHandler: JobHandler {
             "outside_motion": .number(Double(updates.count - accepted.count)),
         ]
         var analysis = summary
-        if let motion { analysis["motion_area"] = .number((motion.changedArea * 10_000).rounded() / 10_000) }
-        try await repository.record(rows, thumbnails: newThumbnails, capture: capture, analysis: .object(analysis), analyzedAt: now())
-        return Outcome(summary: summary)
+        if let motionArea { analysis["motion_area"] = .number((motionArea * 10_000).rounded() / 10_000) }
+        try await repository.record(rows, thumbnails: newThumbnails, capture: frame.capture, analysis: .object(analysis),
+                                    analyzedAt: now())
+        return summary
     }
 
     /// Writes a crop of the object as a JPEG under `thumbs/`, durably, and describes it for its media row.
@@ -201,10 +228,6 @@ struct AnalyzeCaptureHandler: JobHandler {
             try await DetectionRepository($0, logger: logger).recordFailure(capture, error: reason, at: self.now())
         }
         return Unanalysable(description: reason)
-    }
-
-    static func milliseconds(_ duration: Duration) -> Double {
-        (Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15 * 100).rounded() / 100
     }
 }
 

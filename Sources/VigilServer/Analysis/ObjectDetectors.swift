@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import VigilCore
 import VigilVision
 
@@ -165,10 +166,12 @@ struct DeepStackAnswer: Codable, Sendable {
 
 /// A detector with a stand-in: when the first cannot answer (down, slow, failing), the second
 /// does, and the answer says so. A frame the first refuses as unreadable is not tried again.
-public struct FallbackObjectDetector: ObjectDetector {
+/// The log says when the first goes away and when it is back, not once per frame.
+public final class FallbackObjectDetector: ObjectDetector {
     public let primary: any ObjectDetector
     public let fallback: any ObjectDetector
     let logger: Logger
+    private let primaryDown = Mutex(false)
 
     public init(primary: any ObjectDetector, fallback: any ObjectDetector, logger: Logger) {
         self.primary = primary
@@ -180,11 +183,17 @@ public struct FallbackObjectDetector: ObjectDetector {
 
     public func detect(jpeg bytes: [UInt8]) async throws(DetectorError) -> DetectedObjects {
         do {
-            return try await primary.detect(jpeg: bytes)
+            let found = try await primary.detect(jpeg: bytes)
+            if primaryDown.withLock({ down in defer { down = false }; return down }) {
+                logger.notice("the object detector answers again", metadata: ["detector": "\(primary.kind)"])
+            }
+            return found
         } catch {
             guard case .unavailable(let reason) = error else { throw error }
-            logger.warning("the object detector is unavailable; its fallback answers",
-                           metadata: ["detector": "\(primary.kind)", "fallback": "\(fallback.kind)", "reason": "\(reason)"])
+            if !primaryDown.withLock({ down in defer { down = true }; return down }) {
+                logger.warning("the object detector is unavailable; its fallback answers until it is back",
+                               metadata: ["detector": "\(primary.kind)", "fallback": "\(fallback.kind)", "reason": "\(reason)"])
+            }
             var found = try await fallback.detect(jpeg: bytes)
             found.detector = "\(fallback.kind) (for \(primary.kind))"
             return found

@@ -79,12 +79,8 @@ struct DeepStackController {
                        x_max: detection.box.x2.rounded(), y_max: detection.box.y2.rounded())
         }
         return Self.answer(.ok, Answer(success: true, predictions: predictions, count: predictions.count,
-                                       inferenceMs: Self.milliseconds(inferenceTime),
-                                       processMs: Self.milliseconds(ContinuousClock.now - started)))
-    }
-
-    static func milliseconds(_ duration: Duration) -> Int {
-        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+                                       inferenceMs: Int(inferenceTime.milliseconds),
+                                       processMs: Int((ContinuousClock.now - started).milliseconds)))
     }
 
     static func failure(_ status: HTTPResponse.Status, _ message: String) -> Response {

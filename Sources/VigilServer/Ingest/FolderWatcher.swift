@@ -91,7 +91,7 @@ final class FolderWatcher: Service {
         let (signals, signal) = AsyncStream<Signal>.makeStream()
         var state = State(settling: SettleTracker(settle: settings.settle))
         watchTree(root, inotify: inotify, state: &state)
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 if let inotify {
                     group.addTask {

@@ -218,7 +218,7 @@ final class StreamSupervisor: Service {
     }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { await self.supervise() }
+        await cancelWhenGracefulShutdown { await self.supervise() }
     }
 
     private func supervise() async {
@@ -260,7 +260,7 @@ struct CameraPresenceMonitor: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { await self.watch() }
+        await cancelWhenGracefulShutdown { await self.watch() }
     }
 
     private func watch() async {

@@ -165,7 +165,7 @@ final class JobWorker: Service {
     }
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown { await self.work() }
+        await cancelWhenGracefulShutdown { await self.work() }
     }
 
     private func work() async {

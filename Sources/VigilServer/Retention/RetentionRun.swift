@@ -192,7 +192,7 @@ public struct RetentionService: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             // Cancellation (shutdown) ends a wait early; the loop condition then ends the service.
             try? await Task.sleep(for: initialDelay)
             while !Task.isCancelled {

@@ -172,7 +172,7 @@ public struct FileSystemMediaStore: MediaStore {
                                                 withIntermediateDirectories: true)
         if Glibc.link(source, destination) != 0 {
             // Already linked by an earlier attempt that stopped before its rows were committed.
-            guard errno == EEXIST, (try? FileManager.default.contentsEqual(atPath: source, andPath: destination)) == true else {
+            guard errno == EEXIST, FileManager.default.contentsEqual(atPath: source, andPath: destination) else {
                 throw MediaStoreError.io("link \(relativePath)", errno)
             }
         }
