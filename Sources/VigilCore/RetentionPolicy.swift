@@ -44,6 +44,8 @@ public struct RetentionReport: Codable, Sendable, Equatable {
     public var missingFiles = 0
     /// Files no row named (left by a crash between writing a file and committing its row).
     public var orphanFilesRemoved = 0
+    /// Object tracks last seen before the detections' retention that no detection names any more.
+    public var tracksRemoved = 0
 
     public init(dryRun: Bool) {
         self.dryRun = dryRun
@@ -59,5 +61,6 @@ public struct RetentionReport: Codable, Sendable, Equatable {
         case partitionsDropped = "partitions_dropped"
         case missingFiles = "missing_files"
         case orphanFilesRemoved = "orphan_files_removed"
+        case tracksRemoved = "tracks_removed"
     }
 }

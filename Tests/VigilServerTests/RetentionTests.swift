@@ -114,6 +114,33 @@ struct RetentionTests {
         }
     }
 
+    @Test("tracks past the detections' retention go once no detection names them; a named or recent one stays")
+    func tracks() async throws {
+        try await TestApp.run { app in
+            let camera = try await ingest(app, [])
+            let now = app.clock.now
+            let old = now.addingTimeInterval(-400 * 86_400), recent = now.addingTimeInterval(-86_400)
+            try await app.database.transaction { connection in
+                for (id, seen) in [(1, old), (2, old), (3, recent)] {
+                    try await connection.query("""
+                        INSERT INTO object_tracks (id, camera_id, object_type, first_seen_at, last_seen_at, box, anchor_box, anchor_since,
+                                                   best_confidence)
+                        VALUES (\(Int64(id)), \(camera), 'car', \(seen), \(seen), '{0,0,10,10}', '{0,0,10,10}', \(seen), 0.9)
+                        """, logger: TestApp.logger)
+                }
+                // Track 2 still has a detection (its month's partition is not gone yet).
+                try await connection.query("""
+                    INSERT INTO detections (detected_at, camera_id, file_path, object_type, confidence, track_id)
+                    VALUES (\(old), \(camera), 'file:gone.jpg', 'car', 0.9, 2)
+                    """, logger: TestApp.logger)
+            }
+            let dry = try await run(app).perform(now: now, dryRun: true)
+            #expect(dry.tracksRemoved == 1)
+            #expect(try await run(app).perform(now: now, dryRun: false).tracksRemoved == 1)
+            #expect(try await app.database.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM object_tracks", as: String.self) == "2,3")
+        }
+    }
+
     @Test("when the disk runs short, the oldest media go first, only until there is room")
     func diskPressure() async throws {
         try await TestApp.run { app in

@@ -49,6 +49,16 @@ public struct RetentionRun: Sendable {
         let logger = self.logger
         let policy = self.policy
 
+        // Tracks outlive nothing that names them: once their detections' partitions are gone, they go.
+        if let cutoff = policy.partitionCutoff(for: "detections", now: now) {
+            while true {
+                let removed = try await database.transaction { try await RetentionRepository($0, logger: logger)
+                    .removeEndedTracks(lastSeenBefore: cutoff, limit: dryRun ? 1_000_000 : Self.batchSize, dryRun: dryRun) }
+                report.tracksRemoved += removed
+                if dryRun || removed < Self.batchSize { break }
+            }
+        }
+
         // Staging frames, in batches: rows first (committed), then files.
         while true {
             let due = try await database.read { try await RetentionRepository($0, logger: logger)
@@ -106,7 +116,7 @@ public struct RetentionRun: Sendable {
         logger.info("retention pass", metadata: [
             "dry_run": "\(dryRun)", "staging": "\(report.stagingFramesDiscarded)", "expired": "\(report.expiredMediaDeleted)",
             "disk_pressure": "\(report.diskPressureMediaDeleted)", "bytes": "\(report.bytesFreed)",
-            "partitions_dropped": "\(report.partitionsDropped)", "orphans": "\(report.orphanFilesRemoved)",
+            "partitions_dropped": "\(report.partitionsDropped)", "orphans": "\(report.orphanFilesRemoved)", "tracks": "\(report.tracksRemoved)",
         ])
         return report
     }

@@ -35,6 +35,25 @@ public struct RetentionRepository: Sendable {
         return found
     }
 
+    /// Removes (or, dry, counts) up to `limit` object tracks last seen before `cutoff` that no
+    /// detection names any more (their detections' partitions are gone); returns how many.
+    public func removeEndedTracks(lastSeenBefore cutoff: Date, limit: Int, dryRun: Bool) async throws -> Int {
+        let rows = try await connection.query(dryRun ? """
+            SELECT count(*)::int8 FROM (
+                SELECT 1 FROM object_tracks t WHERE last_seen_at < \(cutoff)
+                  AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.track_id = t.id) LIMIT \(limit)) ended
+            """ : """
+            WITH gone AS (
+                DELETE FROM object_tracks WHERE id IN (
+                    SELECT id FROM object_tracks t WHERE last_seen_at < \(cutoff)
+                      AND NOT EXISTS (SELECT 1 FROM detections d WHERE d.track_id = t.id) LIMIT \(limit))
+                RETURNING 1)
+            SELECT count(*)::int8 FROM gone
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
     /// Staging frames analysed more than `afterAnalysis` ago, or received more than `hardCap` ago.
     public func dueStagingFrames(now: Date, afterAnalysis: TimeInterval, hardCap: TimeInterval, limit: Int) async throws -> [DueFile] {
         let rows = try await connection.query("""
