@@ -100,9 +100,11 @@ public final class Database: Sendable {
     public func listen(_ channel: String, onListening: @escaping @Sendable () -> Void = {},
                        _ onNotification: @escaping @Sendable () -> Void) async throws {
         try await client.withConnection { connection in
-            let notifications = try await connection.listen(channel)
-            onListening()
-            for try await _ in notifications { onNotification() }
+            // This form sends UNLISTEN when the loop ends, so the connection goes back to the pool deaf.
+            try await connection.listen(on: channel) { notifications in
+                onListening()
+                for try await _ in notifications { onNotification() }
+            }
         }
     }
 

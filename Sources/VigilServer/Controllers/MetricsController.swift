@@ -30,15 +30,35 @@ final class MetricsController: Sendable {
     /// Copies the pool's counts into the registry at scrape time.
     private func recordPoolState() {
         let now = database.poolCounters
-        registry.makeGauge(name: "vigil_db_pool_connections_in_use").set(Double(now.inUse))
-        registry.makeGauge(name: "vigil_db_pool_waiting_requests").set(Double(now.waiting))
-        registry.makeGauge(name: "vigil_db_pool_max_connections").set(Double(database.maximumConnections))
+        registry.makeGauge(descriptor: Self.inUse).set(Double(now.inUse))
+        registry.makeGauge(descriptor: Self.waiting).set(Double(now.waiting))
+        registry.makeGauge(descriptor: Self.maximum).set(Double(database.maximumConnections))
         let previous = lastCounters.withLock { last in
             defer { last = now }
             return last
         }
-        registry.makeCounter(name: "vigil_db_pool_acquired_total").increment(by: Int64(max(0, now.acquired - previous.acquired)))
-        registry.makeCounter(name: "vigil_db_pool_acquire_failures_total")
+        registry.makeCounter(descriptor: Self.acquired).increment(by: Int64(max(0, now.acquired - previous.acquired)))
+        registry.makeCounter(descriptor: Self.acquireFailures)
             .increment(by: Int64(max(0, now.acquireFailures - previous.acquireFailures)))
+    }
+
+    private static func pool(_ name: String, unit: String = "", help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "vigil", subsystem: "db_pool", metricName: name, unitName: unit, helpText: help)
+    }
+
+    static var inUse: MetricNameDescriptor {
+        pool("connections_in_use", help: "Database connections lent out now.")
+    }
+    static var waiting: MetricNameDescriptor {
+        pool("waiting_requests", help: "Requests waiting for a database connection now.")
+    }
+    static var maximum: MetricNameDescriptor {
+        pool("max_connections", help: "The database connection pool's size.")
+    }
+    static var acquired: MetricNameDescriptor {
+        pool("acquired", unit: "total", help: "Database connections lent out.")
+    }
+    static var acquireFailures: MetricNameDescriptor {
+        pool("acquire_failures", unit: "total", help: "Requests for a database connection that failed or timed out.")
     }
 }
