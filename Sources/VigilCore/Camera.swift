@@ -170,6 +170,7 @@ public struct CameraInput: Codable, Hashable, Sendable, StrictInput {
         if let config {
             report.check(config.objectValue != nil, "config", "must be a JSON object")
             _ = DetectionSettings().applying(cameraConfig: config, report: &report)
+            _ = EventSettings().applying(cameraConfig: config, siteTimeZone: "UTC", report: &report)
         }
         if let deviceId {
             report.check(!deviceId.isEmpty && deviceId.count <= 100, "device_id", "must be 1 to 100 characters")

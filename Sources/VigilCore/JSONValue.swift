@@ -13,6 +13,21 @@ public enum JSONValue: Hashable, Sendable {
         return nil
     }
 
+    public var arrayValue: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
+    public var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
+    public var numberValue: Double? {
+        if case .number(let number) = self { return number }
+        return nil
+    }
+
     /// Applies an RFC 7396 JSON merge patch: members of an object patch replace or (when `null`)
     /// remove the target's members, recursively; any other patch replaces the target.
     public func merging(patch: JSONValue) -> JSONValue {

@@ -45,6 +45,9 @@ public struct Permission: Hashable, Sendable, CustomStringConvertible, Codable {
     public static let systemRead = Permission("system", "read")
     public static let systemConfigure = Permission("system", "configure")
     public static let mediaRead = Permission("media", "read")
+    public static let eventsRead = Permission("events", "read")
+    /// Reviewing events: marking them reviewed, notes, feedback.
+    public static let eventsAcknowledge = Permission("events", "acknowledge")
     /// Sending frames: cameras with their device token, and `api_client` keys.
     public static let ingestWrite = Permission("ingest", "write")
 }

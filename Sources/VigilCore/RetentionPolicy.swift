@@ -13,6 +13,8 @@ public struct RetentionPolicy: Sendable, Equatable {
         "device_connectivity_logs": 90 * 86_400,
         // As long as the events they make up.
         "detections": 365 * 86_400,
+        "events": 365 * 86_400,
+        "suspicious_activity_events": 2 * 365 * 86_400,
     ]
     /// Partitions are created this many months ahead.
     public var monthsAhead = 3

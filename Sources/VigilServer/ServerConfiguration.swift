@@ -49,6 +49,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var detector = DetectorConfiguration()
     /// The object classes recorded, each with its minimum confidence (cameras may override them).
     public var detection = DetectionSettings()
+    /// How detections become events (`VIGIL_EVENT_WINDOW`, `VIGIL_EVENT_IDLE`).
+    public var events = EventSettings()
     /// Threads one inference uses.
     public var inferenceThreads = 2
     /// Jobs of each type a worker runs at once (`VIGIL_JOB_CONCURRENCY=analyze_capture=2`); one when unnamed.
@@ -200,6 +202,12 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                     problems.append("VIGIL_JOB_CONCURRENCY must list job_type=count pairs (count 1 to 64), comma-separated; got '\(item)'")
                 }
             }
+        }
+        if let seconds = number("VIGIL_EVENT_WINDOW", in: 5...3_600, "a number of seconds from 5 to 3600") {
+            configuration.events.window = seconds
+        }
+        if let seconds = number("VIGIL_EVENT_IDLE", in: 2...3_600, "a number of seconds from 2 to 3600") {
+            configuration.events.idle = seconds
         }
         if let seconds = number("VIGIL_JOB_LEASE", in: 2...3_600, "a number of seconds from 2 to 3600") {
             configuration.jobLease = seconds

@@ -104,6 +104,7 @@ public enum VigilApplication {
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)
         JobsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
+        EventsController(database: database, media: services.media, audit: audit).addRoutes(to: api)
         DeepStackController(apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now),
                             detector: services.objectDetector).addRoutes(to: root)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
@@ -202,16 +203,25 @@ public enum VigilApplication {
         }
     }
 
-    /// The job worker, with the handlers this machine can run. Detection needs its detector;
-    /// without it, frames stay queued.
+    /// The job worker, with the handlers this machine can run, and the event closer. Detection
+    /// needs its detector; without it, frames stay queued while events are still judged.
     static func jobServices(configuration: ServerConfiguration, services: AppServices, logger: Logger) -> [any Service] {
-        guard let detector = services.objectDetector else { return [] }
-        let handler = AnalyzeCaptureHandler(detector: detector, database: services.database, media: services.media, now: services.now,
-                                            defaults: configuration.detection, motion: MotionMemory())
+        var handlers: [any JobHandler] = [
+            JudgeEventHandler(database: services.database, media: services.media, now: services.now, defaults: configuration.events),
+        ]
+        if let detector = services.objectDetector {
+            handlers.append(AnalyzeCaptureHandler(detector: detector, database: services.database, media: services.media,
+                                                  now: services.now, defaults: configuration.detection, motion: MotionMemory(),
+                                                  events: configuration.events))
+        }
         var settings = JobWorker.Settings(workerId: "\(ProcessInfo.processInfo.hostName):\(getpid())", lease: configuration.jobLease)
         settings.concurrency = configuration.jobConcurrency
-        return [JobWorker(settings: settings, handlers: [handler], database: services.database, now: services.now,
-                          logger: logger.with("service", "jobs"))]
+        let closer = EventCloser(database: services.database, defaults: configuration.events, logger: logger.with("service", "events"))
+        return [
+            JobWorker(settings: settings, handlers: handlers, database: services.database, now: services.now,
+                      logger: logger.with("service", "jobs")),
+            EventCloserService(closer: closer, now: services.now),
+        ]
     }
 
     /// Retention over the services' media store, measuring free space where the store is a folder.

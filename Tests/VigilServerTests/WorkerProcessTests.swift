@@ -43,10 +43,11 @@ struct WorkerProcessTests {
                 try await app.database.scalar("SELECT count(*)::int8 FROM captures WHERE analysis_status = 'processed'", as: Int.self) == frames
             }
             let attempts = try await app.database.scalar("""
-                SELECT count(*)::int8 || ' ' || count(DISTINCT job_id)::int8 || ' ' || count(DISTINCT worker_id)::int8 FROM job_attempts
+                SELECT count(*)::int8 || ' ' || count(DISTINCT job_id)::int8 || ' ' || count(DISTINCT worker_id)::int8
+                FROM job_attempts a JOIN jobs j ON j.id = a.job_id WHERE j.job_type = 'analyze_capture'
                 """, as: String.self)
             #expect(attempts == "\(frames) \(frames) 2", "one attempt per job, by two workers")
-            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM jobs WHERE status = 'completed'", as: Int.self) == frames)
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM jobs WHERE status = 'completed' AND job_type = 'analyze_capture'", as: Int.self) == frames)
             #expect(try await app.database.scalar("SELECT count(*)::int8 FROM detections WHERE object_type = 'dog'", as: Int.self) == frames,
                     "no frame analysed twice")
         }
@@ -67,7 +68,7 @@ struct WorkerProcessTests {
 
             let doomed = try worker(app, lease: 2)
             @Sendable func holder() async throws -> String? {
-                try await app.database.scalar("SELECT status || ' ' || attempt_number || ' ' || coalesce(locked_by, '') FROM jobs",
+                try await app.database.scalar("SELECT status || ' ' || attempt_number || ' ' || coalesce(locked_by, '') FROM jobs WHERE job_type = 'analyze_capture'",
                                               as: String.self)
             }
             try await eventually("the first worker holds the job", timeout: .seconds(60)) {

@@ -13,7 +13,9 @@ import VigilVision
 ///    where the picture moved; an object that stopped moving long enough is stationary and is
 ///    no longer recorded;
 /// 4. detections with their zones and track, a thumbnail per track's best sighting, and the
-///    capture marked processed, in one transaction.
+///    capture marked processed, in one transaction;
+/// 5. in the same transaction, the detections join their camera's open event or start one
+///    (``EventFolding``).
 struct AnalyzeCaptureHandler: JobHandler {
     let type = JobRepository.JobType.analyzeCapture.rawValue
     let detector: any ObjectDetector
@@ -23,6 +25,8 @@ struct AnalyzeCaptureHandler: JobHandler {
     /// Server-wide settings; each camera's `config` may override them.
     let defaults: DetectionSettings
     let motion: MotionMemory
+    /// How detections become events; each camera's `config.events` may override it.
+    var events = EventSettings()
     /// How long thumbnails are kept: as long as the detections that show them.
     var thumbnailRetention: TimeInterval = RetentionPolicy().partitionRetention["detections"] ?? 365 * 86_400
 
@@ -205,7 +209,15 @@ struct AnalyzeCaptureHandler: JobHandler {
         if let motionArea { analysis["motion_area"] = .number((motionArea * 10_000).rounded() / 10_000) }
         try await repository.record(rows, thumbnails: newThumbnails, capture: frame.capture, analysis: .object(analysis),
                                     analyzedAt: now())
-        return summary
+        var ignored = ValidationReport()
+        let eventSettings = events.applying(cameraConfig: frame.camera.config, siteTimeZone: "UTC", report: &ignored)
+        var result = summary
+        if let outcome = try await EventFolding.fold(rows, cameraId: camera, zones: frame.zones, settings: eventSettings, frameTime: time,
+                                                     now: now(), connection: connection, logger: logger) {
+            result["event_id"] = .string(outcome.eventId.uuidString.lowercased())
+            if outcome.fastPath { result["fast_path"] = .bool(true) }
+        }
+        return result
     }
 
     /// Writes a crop of the object as a JPEG under `thumbs/`, durably, and describes it for its media row.

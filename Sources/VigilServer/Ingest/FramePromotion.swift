@@ -17,6 +17,12 @@ struct FramePromotion: Sendable {
     /// Event frames are kept this long unless the camera's `config.event_retention_days` says otherwise.
     static let defaultRetention: TimeInterval = 7 * 86_400
 
+    /// How long the camera's event frames are kept.
+    static func retention(of camera: Camera?) -> TimeInterval {
+        guard let days = camera?.config.objectValue?["event_retention_days"]?.numberValue, days > 0 else { return defaultRetention }
+        return days * 86_400
+    }
+
     enum Outcome: Equatable, Sendable {
         case promoted(uri: String)
         /// Already an event frame.
@@ -53,12 +59,8 @@ struct FramePromotion: Sendable {
                     throw Failure.discarded(captureId)
                 }
                 let camera = try await CameraRepository(connection, logger: logger).find(id: capture.cameraId)
-                let days = camera.flatMap { $0.config.objectValue?["event_retention_days"] }.flatMap { value -> Double? in
-                    if case .number(let days) = value, days > 0 { return days }
-                    return nil
-                }
                 try await captures.promote(current, to: eventURI, eventId: eventId,
-                                           retentionUntil: now.addingTimeInterval(days.map { $0 * 86_400 } ?? Self.defaultRetention))
+                                           retentionUntil: now.addingTimeInterval(Self.retention(of: camera)))
             }
         } catch {
             try? media.remove(eventURI)

@@ -186,6 +186,11 @@ public struct FileSystemMediaStore: MediaStore {
         "events/\(safeComponent(device))/\(dayFolder(day))/\(captureId.uuidString.lowercased()).jpg"
     }
 
+    /// Where an image made for an event lives: `events/<device>/<YYYY-MM-DD>/<event>/<role>.jpg` (seed 004).
+    public static func derivedEventPath(device: String, day: Date, eventId: UUID, role: String) -> String {
+        "events/\(safeComponent(device))/\(dayFolder(day))/\(eventId.uuidString.lowercased())/\(safeComponent(role)).jpg"
+    }
+
     public func syncFolders(of uris: some Collection<String>) throws {
         let folders = Set(try uris.map { try path(of: $0).deletingLastPathComponent().path })
         for folder in folders {

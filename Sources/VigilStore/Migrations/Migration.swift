@@ -36,8 +36,11 @@ public enum Migrations {
         Migration0008OrderedIds.migration,
         Migration0009Detections.migration,
         Migration0010ObjectTracks.migration,
+        Migration0011Events.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.
-    public static let partitionedTables = ["audit_logs", "captures", "detections", "device_connectivity_logs"]
+    public static let partitionedTables = [
+        "audit_logs", "captures", "detections", "device_connectivity_logs", "events", "suspicious_activity_events",
+    ]
 }

@@ -174,7 +174,7 @@ public struct CaptureRepository: Sendable {
         return nil
     }
 
-    /// Points a capture and its media file at the frame's event copy: the `event` storage class,
+    /// Points a capture and its media file (not the thumbnails cut from it) at the frame's event copy: the `event` storage class,
     /// the new path, the event and how long the frame is kept.
     public func promote(_ capture: Stored, to uri: String, eventId: UUID?, retentionUntil: Date) async throws {
         try await connection.query("""
@@ -184,7 +184,7 @@ public struct CaptureRepository: Sendable {
             )
             UPDATE media_files SET storage_path = \(uri), role = 'event', event_id = COALESCE(\(eventId), event_id),
                 retention_until = \(retentionUntil)
-            WHERE capture_id = \(capture.id)
+            WHERE capture_id = \(capture.id) AND role = 'staging'
             """, logger: logger)
     }
 

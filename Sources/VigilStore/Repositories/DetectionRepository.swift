@@ -14,6 +14,8 @@ public struct DetectionRepository: Sendable {
     }
 
     public struct NewDetection: Sendable, Encodable {
+        /// Made here (time-ordered, from the frame's time) so that the event the detection joins can name it.
+        public var id: UUID
         public var detectedAt: Date
         public var cameraId: UUID
         public var captureId: UUID?
@@ -33,6 +35,7 @@ public struct DetectionRepository: Sendable {
         public init(detectedAt: Date, cameraId: UUID, captureId: UUID?, filePath: String, objectType: String, confidence: Double,
                     box: PixelBox, frameWidth: Int, frameHeight: Int, zoneIds: [UUID], trackId: Int64? = nil,
                     thumbnailPath: String? = nil) {
+            id = UUIDv7Generator(now: { detectedAt }).next()
             self.detectedAt = detectedAt
             self.cameraId = cameraId
             self.captureId = captureId
@@ -51,7 +54,7 @@ public struct DetectionRepository: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case confidence, x, y, width, height
+            case id, confidence, x, y, width, height
             case detectedAt = "detected_at", cameraId = "camera_id", captureId = "capture_id", filePath = "file_path"
             case objectType = "object_type", frameWidth = "frame_width", frameHeight = "frame_height", zoneIds = "zone_ids"
             case trackId = "track_id", thumbnailPath = "thumbnail_path"
@@ -171,12 +174,12 @@ public struct DetectionRepository: Sendable {
                        analysis: JSONValue, analyzedAt: Date) async throws {
         try await connection.query("""
             WITH found AS (
-                INSERT INTO detections (detected_at, camera_id, capture_id, file_path, object_type, confidence, bbox_x, bbox_y,
+                INSERT INTO detections (id, detected_at, camera_id, capture_id, file_path, object_type, confidence, bbox_x, bbox_y,
                                         bbox_width, bbox_height, frame_width, frame_height, zone_ids, track_id, thumbnail_path)
-                SELECT detected_at, camera_id, capture_id, file_path, object_type, confidence, x, y, width, height,
+                SELECT id, detected_at, camera_id, capture_id, file_path, object_type, confidence, x, y, width, height,
                        frame_width, frame_height, ARRAY(SELECT jsonb_array_elements_text(zone_ids)::uuid), track_id, thumbnail_path
                 FROM jsonb_to_recordset(\(try detections.jsonText())::jsonb) AS f(
-                    detected_at timestamptz, camera_id uuid, capture_id uuid, file_path text, object_type text, confidence float8,
+                    id uuid, detected_at timestamptz, camera_id uuid, capture_id uuid, file_path text, object_type text, confidence float8,
                     x int4, y int4, width int4, height int4, frame_width int4, frame_height int4, zone_ids jsonb, track_id int8,
                     thumbnail_path text)
             ), thumbs AS (

@@ -23,6 +23,8 @@ public struct JobRepository: Sendable {
 
         /// Detection on a newly received frame.
         public static let analyzeCapture = JobType(rawValue: "analyze_capture")
+        /// Scoring, explaining and illustrating an event (when it is raised by the fast path, and when it closes).
+        public static let judgeEvent = JobType(rawValue: "judge_event")
     }
 
     /// Queues a job in the caller's transaction, with its first transition recorded.

@@ -1,0 +1,280 @@
+import Foundation
+import Logging
+import NIOPosix
+import PostgresNIO
+import VigilCore
+import VigilStore
+import VigilVision
+
+/// Runs `judge_event` jobs: an event's suspicious activities, risk score, summary and decision
+/// trace, and its images (`pre`, `during`, `post` frames kept from staging, an `annotated` copy
+/// with boxes and labels, a `thumb`), then tells live clients (`event.created` the first time,
+/// `event.updated` after). Judged once when a fast-path detection raises the event, and again
+/// when it closes; each judgement replaces the previous one.
+struct JudgeEventHandler: JobHandler {
+    let type = JobRepository.JobType.judgeEvent.rawValue
+    let database: Database
+    let media: any MediaStore
+    let now: @Sendable () -> Date
+    /// Server-wide settings; each camera's `config.events` may override them.
+    let defaults: EventSettings
+    var scorer = RiskScorer()
+    /// How far back an event's objects are followed (for loitering and dwell time).
+    var lookBack: TimeInterval = 3600
+
+    struct Unjudgeable: PermanentJobFailure, CustomStringConvertible {
+        var description: String
+    }
+
+    /// What judging an event reads from the database.
+    struct Evidence: Sendable {
+        var event: Event
+        var camera: Camera
+        var timeZone: TimeZone
+        var zones: [CameraZone]
+        var detections: [EventRepository.EventDetection]
+        var tracks: [Int64: (stationarySince: Date?, lastSeenAt: Date)]
+        var activity: BaselineComparison
+        var classes: [String: BaselineComparison]
+        var baselineUpdated: Date?
+    }
+
+    func run(_ job: JobRepository.Claimed, context: JobRunContext) async throws -> JSONValue? {
+        let payload = job.payload.objectValue ?? [:]
+        guard let eventId = payload["event_id"]?.stringValue.flatMap(UUID.init(uuidString:)) else {
+            throw Unjudgeable(description: "the job names no event")
+        }
+        let stage = payload["stage"]?.stringValue.flatMap(EventFolding.Stage.init(rawValue:)) ?? .closed
+        let logger = context.logger
+        let time = now()
+        context.report(step: "gathering evidence")
+        guard let evidence = try await gather(eventId, at: time, logger: logger) else {
+            // Deleted with its camera, or dropped by retention: nothing left to judge.
+            return .object(["skipped": .string("the event no longer exists")])
+        }
+        let event = evidence.event
+        var ignored = ValidationReport()
+        let settings = defaults.applying(cameraConfig: evidence.camera.config, siteTimeZone: evidence.timeZone.identifier, report: &ignored)
+        let schedule = settings.schedule(defaultTimeZone: evidence.timeZone)
+
+        let own = Set(event.detectionIds)
+        let ownDetections = evidence.detections.filter { own.contains($0.id) }
+        let histories = Self.histories(evidence.detections, states: evidence.tracks)
+        let detector = SuspiciousActivityDetector(thresholds: settings.activity, zones: evidence.zones, schedule: schedule)
+        let findings = detector.findings(tracks: histories.filter { event.trackIds.contains($0.trackId) }, eventId: event.id, now: time)
+        let assessment = scorer.assess(Self.factors(evidence, own: ownDetections, histories: histories, findings: findings,
+                                                    schedule: schedule))
+
+        context.report(step: "keeping its frames")
+        var trace = ["detections_grouped:\(ownDetections.count)"]
+        if event.isFastPath { trace.append("fast_path") }
+        let frames = try await keepFrames(of: event, own: ownDetections, closed: stage == .closed, settings: settings, at: time,
+                                          trace: &trace, logger: logger)
+        trace += assessment.decisionTrace
+        trace.append(stage == .closed ? "event_emitted" : "event_raised_early")
+
+        var details: [String: JSONValue] = [
+            "stage": .string(stage.rawValue),
+            "scorer": .string("rules"),
+            "thresholds": .object(assessment.thresholds.merging([
+                "window_seconds": .number(settings.window), "idle_seconds": .number(settings.idle),
+                "fast_path_min_confidence": settings.fastPath.map { .number($0.minConfidence) } ?? .null,
+                "loiter_seconds": .number(settings.activity.loiterSeconds), "crowd_size": .number(Double(settings.activity.crowdSize)),
+            ]) { first, _ in first }),
+            "scores": .object(assessment.scores.merging(["max_confidence": .number(event.confidence ?? 0)]) { first, _ in first }),
+            "captures": .object(frames.captureIds.mapValues { .string($0.uuidString.lowercased()) }),
+            "baseline": .object([
+                "activity_usual": .number(evidence.activity.usual.value), "activity_samples": .number(Double(evidence.activity.usual.samples)),
+                "observed_last_hour": .number(evidence.activity.observed),
+                "age_seconds": evidence.baselineUpdated.map { .number(time.timeIntervalSince($0).rounded()) } ?? .null,
+            ]),
+            "contributions": .array(assessment.contributions.map { contribution in
+                .object(["factor": .string(contribution.factor), "points": .number(Double(contribution.points)),
+                         "explanation": .string(contribution.explanation)])
+            }),
+            "decision_trace": .array(trace.map(JSONValue.string)),
+        ]
+        details["schedule"] = schedule.jsonValue
+        let judgement = EventRepository.Judgement(riskScore: assessment.score, riskLevel: assessment.level, summary: assessment.summary,
+                                                  reasoning: assessment.reasoning, details: .object(details),
+                                                  imagePath: frames.annotatedURI)
+        context.report(step: "recording")
+        let retention = FramePromotion.retention(of: evidence.camera)
+        let stored = try await database.transaction { connection -> (announced: Bool?, suspicious: [SuspiciousActivity]) in
+            let events = EventRepository(connection, logger: logger)
+            guard let announcedBefore = try await events.record(judgement, eventId: event.id, at: time) else { return (nil, []) }
+            for file in frames.derived {
+                try await events.recordDerivedFile(uri: file.uri, byteSize: file.byteSize, checksum: file.checksum, role: file.role.rawValue,
+                                                   cameraId: event.cameraId, eventId: event.id, time: time,
+                                                   retentionUntil: time.addingTimeInterval(retention))
+            }
+            try await events.attach(frames.images, eventId: event.id, cameraId: event.cameraId)
+            let suspicious = try await SuspiciousActivityRepository(connection, logger: logger)
+                .record(findings, cameraId: event.cameraId, eventId: event.id, imagePath: frames.annotatedURI,
+                        notReportedSince: time.addingTimeInterval(-86_400))
+            try await events.announce(announcedBefore ? "event.updated" : "event.created", id: event.id, cameraId: event.cameraId)
+            for activity in suspicious {
+                try await events.announce("suspicious_activity.created", id: activity.id, cameraId: event.cameraId)
+            }
+            return (announcedBefore, suspicious)
+        }
+        guard stored.announced != nil else { return .object(["skipped": .string("the event no longer exists")]) }
+        return .object([
+            "event_id": .string(event.id.uuidString.lowercased()), "stage": .string(stage.rawValue),
+            "risk_score": .number(Double(assessment.score)), "risk_level": .string(assessment.level.rawValue),
+            "images": .array(frames.images.map { .string($0.role) }),
+            "suspicious": .array(stored.suspicious.map { .string($0.activityType.rawValue) }),
+        ])
+    }
+
+    // MARK: Evidence
+
+    private func gather(_ eventId: UUID, at time: Date, logger: Logger) async throws -> Evidence? {
+        try await database.read { connection -> Evidence? in
+            let events = EventRepository(connection, logger: logger)
+            guard let event = try await events.find(id: eventId),
+                  let camera = try await CameraRepository(connection, logger: logger).find(id: event.cameraId) else { return nil }
+            let site = try await SiteRepository(connection, logger: logger).find(id: camera.siteId)
+            let timeZone = site.flatMap { TimeZone(identifier: $0.timezone) } ?? .gmt
+            let zones = try await CameraZoneRepository(connection, logger: logger)
+                .list(cameraId: camera.id, enabled: nil, page: PageRequest(limit: PageRequest.maximumLimit)).items
+            let until = max(event.endedAt ?? event.startedAt, event.startedAt)
+            let detections = try await events.detections(cameraId: camera.id, trackIds: event.trackIds, detectionIds: event.detectionIds,
+                                                         since: event.startedAt.addingTimeInterval(-lookBack), until: until)
+            let tracks = try await events.trackStates(event.trackIds)
+            let local = LocalTime(event.startedAt, in: timeZone)
+            let baselines = BaselineRepository(connection, logger: logger)
+            let seen = try await events.activity(cameraId: camera.id, from: event.startedAt.addingTimeInterval(-3600),
+                                                 to: event.startedAt.addingTimeInterval(0.001))
+            let usual = try await baselines.activity(cameraId: camera.id, hour: local.hour, dayOfWeek: local.mondayBasedWeekday)
+            let classBaselines = try await baselines.classes(cameraId: camera.id, hour: local.hour)
+            var classes: [String: BaselineComparison] = [:]
+            for name in event.objectTypes {
+                classes[name] = BaselineComparison(observed: Double(seen.byClass[name] ?? 1), usual: classBaselines[name] ?? EWMA())
+            }
+            return Evidence(event: event, camera: camera, timeZone: timeZone, zones: zones, detections: detections, tracks: tracks,
+                            activity: BaselineComparison(observed: Double(seen.events), usual: usual), classes: classes,
+                            baselineUpdated: nil)
+        }
+    }
+
+    /// Each track's sightings, oldest first.
+    static func histories(_ detections: [EventRepository.EventDetection],
+                          states: [Int64: (stationarySince: Date?, lastSeenAt: Date)]) -> [TrackHistory] {
+        Dictionary(grouping: detections.filter { $0.trackId != nil }, by: { $0.trackId! }).map { id, sightings in
+            TrackHistory(trackId: id, objectType: sightings[0].objectType,
+                         sightings: sightings.map { Sighting(time: $0.detectedAt, box: $0.normalizedBox, confidence: $0.confidence,
+                                                             zoneIds: $0.zoneIds) },
+                         stationarySince: states[id]?.stationarySince, lastSeenAt: states[id]?.lastSeenAt)
+        }.sorted { $0.trackId < $1.trackId }
+    }
+
+    static func factors(_ evidence: Evidence, own: [EventRepository.EventDetection], histories: [TrackHistory],
+                        findings: [SuspiciousFinding], schedule: WeeklySchedule) -> RiskFactors {
+        let event = evidence.event
+        let ownTracks = histories.filter { event.trackIds.contains($0.trackId) }
+        var counts: [String: Int] = [:]
+        for track in ownTracks { counts[track.objectType, default: 0] += 1 }
+        for detection in own where detection.trackId == nil { counts[detection.objectType, default: 0] += 1 }
+        let peoplePerFrame = Dictionary(grouping: own.filter { $0.objectType == "person" }, by: { $0.captureId ?? $0.id }).values.map(\.count)
+        let zonesHit = Set(own.flatMap(\.zoneIds))
+        let zones = evidence.zones.filter { zonesHit.contains($0.id) }
+            .map { RiskFactors.Zone(name: $0.name, type: $0.zoneType, priority: $0.priority) }
+        let presence = ownTracks.map { track in track.lastSeenAt.timeIntervalSince(track.sightings.first?.time ?? track.lastSeenAt) }.max() ?? 0
+        var suspicious: [ActivityType: Severity] = [:]
+        for finding in findings { suspicious[finding.type] = max(suspicious[finding.type] ?? .low, finding.severity) }
+        return RiskFactors(cameraName: evidence.camera.name, objectCounts: counts, peopleInOneFrame: peoplePerFrame.max() ?? 0,
+                           zones: zones, startedAt: event.startedAt, longestPresence: presence, schedule: schedule,
+                           activity: evidence.activity, classFrequency: evidence.classes,
+                           allStationary: !ownTracks.isEmpty && ownTracks.allSatisfy { $0.stationarySince != nil },
+                           suspicious: suspicious)
+    }
+
+    // MARK: Frames
+
+    struct DerivedFile: Sendable {
+        var role: EventImageRole
+        var uri: String
+        var byteSize: Int
+        var checksum: String
+    }
+
+    struct Frames: Sendable {
+        var images: [EventRepository.NewImage] = []
+        var derived: [DerivedFile] = []
+        var captureIds: [String: UUID] = [:]
+        var annotatedURI: String?
+    }
+
+    /// Keeps the event's `pre`, `during` and (once it closed) `post` frames out of staging, and
+    /// makes its `annotated` frame and `thumb` from the `during` one.
+    private func keepFrames(of event: Event, own: [EventRepository.EventDetection], closed: Bool, settings: EventSettings, at time: Date,
+                            trace: inout [String], logger: Logger) async throws -> Frames {
+        var frames = Frames()
+        let promotion = FramePromotion(database: database, media: media, logger: logger)
+        func keep(_ captureId: UUID?, as role: EventImageRole) async throws -> String? {
+            guard let captureId else {
+                trace.append("\(role.rawValue)_frame_missing")
+                return nil
+            }
+            do {
+                let uri: String
+                switch try await promotion.promote(captureId: captureId, eventId: event.id, now: time) {
+                case .promoted(let kept), .alreadyKept(let kept): uri = kept
+                }
+                frames.images.append(EventRepository.NewImage(role: role, captureId: captureId))
+                frames.captureIds["\(role.rawValue)_capture_id"] = captureId
+                trace.append("\(role.rawValue)_frame_kept")
+                return uri
+            } catch let failure as FramePromotion.Failure {
+                // Retention took the frame first: the event goes without it. (Other errors fail the attempt.)
+                logger.notice("an event frame is gone", metadata: ["role": "\(role.rawValue)", "reason": "\(failure)"])
+                trace.append("\(role.rawValue)_frame_missing")
+                return nil
+            }
+        }
+        let best = own.max { $0.confidence < $1.confidence }
+        let neighbours = try await database.read { connection -> (pre: UUID?, post: UUID?) in
+            let events = EventRepository(connection, logger: logger)
+            let pre = try await events.neighbouringCapture(cameraId: event.cameraId, time: event.startedAt, before: true,
+                                                           within: settings.window)
+            let post = closed ? try await events.neighbouringCapture(cameraId: event.cameraId, time: event.endedAt ?? event.startedAt,
+                                                                     before: false, within: settings.idle + 30) : nil
+            return (pre, post)
+        }
+        _ = try await keep(neighbours.pre, as: .pre)
+        let duringURI = try await keep(best?.captureId, as: .during)
+        if closed { _ = try await keep(neighbours.post, as: .post) }
+
+        guard let duringURI, let best, let captureId = best.captureId else { return frames }
+        do {
+            let media = self.media
+            let marks = own.filter { $0.captureId == captureId }
+            let (annotated, thumb) = try await NIOThreadPool.singleton.runIfActive { () throws -> ([UInt8], [UInt8]) in
+                let image = try JPEGDecoder.decode(try media.read(duringURI))
+                let factor = Double(image.width) / Double(max(best.frameWidth, 1))
+                let drawn = FrameAnnotator.annotate(image, marks: marks.map { detection in
+                    FrameAnnotator.Mark(box: PixelBox(x1: detection.box.x1 * factor, y1: detection.box.y1 * factor,
+                                                      x2: detection.box.x2 * factor, y2: detection.box.y2 * factor),
+                                        label: detection.objectType, confidence: detection.confidence)
+                })
+                let whole = PixelBox(x1: 0, y1: 0, x2: Double(drawn.width), y2: Double(drawn.height))
+                let small = drawn.crop(whole, margin: 0, maxSide: 320) ?? drawn
+                return (try JPEGEncoder.encode(drawn), try JPEGEncoder.encode(small, quality: 80))
+            }
+            let device = event.cameraId.uuidString.lowercased()
+            for (role, bytes) in [(EventImageRole.annotated, annotated), (.thumb, thumb)] {
+                let path = FileSystemMediaStore.derivedEventPath(device: device, day: event.startedAt, eventId: event.id, role: role.rawValue)
+                let uri = try await NIOThreadPool.singleton.runIfActive { try media.write(bytes, at: path) }
+                frames.derived.append(DerivedFile(role: role, uri: uri, byteSize: bytes.count, checksum: Digest.sha256Hex(bytes)))
+                frames.images.append(EventRepository.NewImage(role: role, derivedURI: uri))
+                if role == .annotated { frames.annotatedURI = uri }
+            }
+            trace.append("annotated")
+        } catch {
+            logger.warning("cannot draw an event's annotated frame", metadata: ["error": "\(error)"])
+            trace.append("annotation_failed")
+        }
+        return frames
+    }
+}
