@@ -98,12 +98,12 @@ public final class Database: Sendable {
     /// cancelled or the connection fails (then it throws, and the caller listens again).
     /// `onListening` is called once the server listens: anything sent before was missed.
     public func listen(_ channel: String, onListening: @escaping @Sendable () -> Void = {},
-                       _ onNotification: @escaping @Sendable () -> Void) async throws {
+                       _ onNotification: @escaping @Sendable (_ payload: String) -> Void) async throws {
         try await client.withConnection { connection in
             // This form sends UNLISTEN when the loop ends, so the connection goes back to the pool deaf.
             try await connection.listen(on: channel) { notifications in
                 onListening()
-                for try await _ in notifications { onNotification() }
+                for try await notification in notifications { onNotification(notification.payload) }
             }
         }
     }

@@ -263,6 +263,8 @@ struct SuspiciousActivityTests {
         #expect(night.first { $0.type == .intrusion }?.severity == .critical)
         #expect(types(detector().findings(tracks: [track(1, from: monday(12), count: 3, zones: [door])], eventId: event,
                                           now: monday(12, 1))).isEmpty)
+        #expect(detector().findings(tracks: [track(3, "dog", from: monday(12), count: 2, zones: [restricted])], eventId: event,
+                                    now: monday(12, 1)).isEmpty, "an animal is no breach")
     }
 
     @Test("loitering fires at the threshold, not below it; a gap makes two visits; a pavement is no place to loiter")

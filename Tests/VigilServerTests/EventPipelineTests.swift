@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 import VigilCore
 @testable import VigilServer
@@ -238,5 +239,89 @@ struct EventPipelineTests {
             #expect(max(thumb.width, thumb.height) <= 320)
             #expect(try await app.call(.get, "/api/v1/events/\(id)/images/selfie").errorCode == "invalid_parameter")
         }
+    }
+
+    @Test("a person in a restricted zone is an intrusion, stored once with its event and announced to listeners")
+    func intrusion() async throws {
+        try await TestApp.run { app in
+            let pipeline = Pipeline(app)
+            let camera = try await camera(app, name: "Loading Bay")
+            try await app.call(.post, "/api/v1/cameras/\(camera.id)/zones", json: """
+                {"name":"Dock","zone_type":"restricted","coordinates":[[0,0],[1,0],[1,1],[0,1]],"shape":"polygon"}
+                """)
+            let heard = Heard()
+            let listener = Task {
+                try await app.database.listen("vigil_live", onListening: { heard.listening() }) { heard.append($0) }
+            }
+            defer { listener.cancel() }
+            try await eventually("listening") { heard.isListening }
+            try await push(app, token: camera.token, "person.jpg")
+            try await pipeline.analyse()
+            try await pipeline.judgeAll()  // the fast path: a person in a restricted zone
+            app.clock.advance(by: 40)
+            try await pipeline.closer.closeDue(now: app.clock.now)
+            try await pipeline.judgeAll()  // closed: the intrusion is not reported twice
+            let stored = try await app.database.scalar("""
+                SELECT string_agg(activity_type || ' ' || severity || ' ' || (details ->> 'zone_name'), ',') FROM suspicious_activity_events
+                WHERE event_id IS NOT NULL
+                """, as: String.self)
+            #expect(stored == "intrusion high Dock")
+            try await eventually("the news reached the listener") { heard.types.count >= 3 }
+            #expect(heard.types == ["event.created", "suspicious_activity.created", "event.updated"])
+            let event = try #require(try await app.call(.get, "/api/v1/events").items.first?.objectValue)
+            #expect(event["details"]?.objectValue?["decision_trace"]?.arrayValue?.contains(.string("suspicious_intrusion +15")) == true)
+            #expect(event["risk_score"] == .number(70) && event["risk_level"] == .string("high"),
+                    "person +30, restricted area +25, intrusion (high) +15: \(event["risk_score"] ?? .null)")
+        }
+    }
+
+    @Test("baselines learn each whole hour with frames once: events per hour and day of week, and per class")
+    func baselines() async throws {
+        try await TestApp.run { app in
+            let pipeline = Pipeline(app)
+            let camera = try await camera(app, name: "Gate")
+            let cameraId = UUID(uuidString: camera.id)!
+            // The test clock starts on Wednesday 18 November 2026 at 11:06 UTC.
+            app.clock.advance(by: 3600)  // 12:06
+            try await pushEmpty(app, token: camera.token)
+            for objects in [["person"], ["car", "person"]] {
+                try await app.database.transaction { connection in
+                    try await connection.query("""
+                        INSERT INTO events (id, batch_id, camera_id, event_type, started_at, object_types)
+                        VALUES (\(UUID()), \(UUID()), \(cameraId), 'human_detected', \(app.clock.now), \(objects))
+                        """, logger: TestApp.logger)
+                }
+            }
+            app.clock.advance(by: 3600)  // 13:06: frames, nothing happening
+            try await pushEmpty(app, token: camera.token)
+            app.clock.advance(by: 3600)  // 14:06: hours 12 and 13 are whole; 11 had no frames
+            try await pipeline.closer.learnBaselines(now: app.clock.now)
+            try await pipeline.closer.learnBaselines(now: app.clock.now.addingTimeInterval(600))  // nothing new: nothing counted twice
+            let activity = try await app.database.scalar("""
+                SELECT string_agg(hour || '/' || day_of_week || ' ' || avg_count || ' ' || sample_count, ', ' ORDER BY hour)
+                FROM activity_baselines
+                """, as: String.self)
+            #expect(activity == "12/2 2 1, 13/2 0 1")
+            let classes = try await app.database.scalar("""
+                SELECT string_agg(detection_class || ' ' || hour || ' ' || frequency || ' ' || sample_count, ', ' ORDER BY detection_class, hour)
+                FROM class_baselines
+                """, as: String.self)
+            #expect(classes == "car 12 1 1, car 13 0 1, person 12 2 1, person 13 0 1")
+        }
+    }
+}
+
+/// Notifications a test listened to.
+final class Heard: Sendable {
+    private let state = Mutex<(listening: Bool, payloads: [String])>((false, []))
+
+    func listening() { state.withLock { $0.listening = true } }
+    func append(_ payload: String) { state.withLock { $0.payloads.append(payload) } }
+    var isListening: Bool { state.withLock { $0.listening } }
+    var payloads: [String] { state.withLock { $0.payloads } }
+
+    /// The `type` of each JSON payload.
+    var types: [String] {
+        payloads.compactMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)).objectValue?["type"]?.stringValue }
     }
 }

@@ -119,8 +119,10 @@ public struct SuspiciousActivityDetector: Sendable {
         return found.sorted { ($0.time, $0.type.rawValue, $0.key) < ($1.time, $1.type.rawValue, $1.key) }
     }
 
-    /// Intrusion (a person) or zone breach (anything else) in a restricted zone: once per track and zone.
+    /// Intrusion (a person) or zone breach (a vehicle) in a restricted zone: once per track and zone.
+    /// An animal wandering in is neither.
     func restrictedZones(_ track: TrackHistory) -> [SuspiciousFinding] {
+        guard track.objectType == "person" || Self.vehicleClasses.contains(track.objectType) else { return [] }
         var found: [SuspiciousFinding] = []
         var reported: Set<UUID> = []
         for sighting in track.sightings {

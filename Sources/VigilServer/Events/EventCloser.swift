@@ -53,8 +53,9 @@ struct EventCloser: Sendable {
             try await database.transaction { connection in
                 let baselines = BaselineRepository(connection, logger: logger)
                 try await baselines.lock(cameraId: camera.id)
-                // A new camera starts from the hour it was added; a long outage is not learnt as quiet.
-                let from = max(try await baselines.learntUntil(cameraId: camera.id) ?? Self.hourStart(of: camera.createdAt),
+                // Only hours with frames count, so a new camera starts from its first frame and a
+                // long outage is not learnt as quiet; at most the last 30 days are read.
+                let from = max(try await baselines.learntUntil(cameraId: camera.id) ?? .distantPast,
                                lastWholeHour.addingTimeInterval(-30 * 86_400))
                 guard from < lastWholeHour else { return }
                 let timezone = try await SiteRepository(connection, logger: logger).find(id: camera.siteId)?.timezone ?? "UTC"

@@ -185,7 +185,7 @@ final class JobWorker: Service {
         while !Task.isCancelled {
             do {
                 // Once listening, everyone looks once: a job queued while nobody listened sent its notification to no one.
-                try await database.listen("vigil_jobs", onListening: { [doorbell] in doorbell.ring() }) { [doorbell] in doorbell.ring() }
+                try await database.listen("vigil_jobs", onListening: { [doorbell] in doorbell.ring() }) { [doorbell] _ in doorbell.ring() }
             } catch {
                 if Task.isCancelled { return }
                 logger.debug("job notifications interrupted; polling until they are back", metadata: ["error": .error(error)])
