@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdAuth
+import HummingbirdWebSocket
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -24,6 +25,8 @@ public struct AppServices: Sendable {
     public var ingestMaxBytes: Int
     /// Finds objects in frames; nil when it could not start (detection is then off).
     public var objectDetector: (any ObjectDetector)?
+    /// This node's WebSocket clients and what they hear.
+    let liveFeed: LiveFeed
 
     public init(database: Database, secrets: SecretBox, media: any MediaStore,
                 registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -32,6 +35,7 @@ public struct AppServices: Sendable {
                 ingestMaxBytes: Int = 8 << 20, objectDetector: (any ObjectDetector)? = nil) {
         self.objectDetector = objectDetector
         self.database = database
+        liveFeed = LiveFeed(database: database, logger: Logger(label: "vigil.live"))
         self.secrets = secrets
         self.media = media
         self.ingestMaxBytes = ingestMaxBytes
@@ -108,6 +112,7 @@ public enum VigilApplication {
         DeepStackController(apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now),
                             detector: services.objectDetector).addRoutes(to: root)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
+        LiveController(feed: services.liveFeed, database: database).addRoutes(to: api)
         return (router, policy)
     }
 
@@ -122,6 +127,7 @@ public enum VigilApplication {
         // Everything but the pool waits for the schema: on a first start the tables do not exist yet.
         let schemaReady = StartGate()
         var background: [any Service] = [PostgresSessionDriver(database: database, now: services.now)]
+        if configuration.role.servesAPI { background.append(services.liveFeed) }
         if configuration.role != .api {
             var policy = RetentionPolicy()
             policy.minimumFreeDiskFraction = configuration.minimumFreeDiskFraction
@@ -132,6 +138,9 @@ public enum VigilApplication {
         background = [database.client] + background.map { GatedService($0, gate: schemaReady) }
         var app = Application(
             router: router,
+            // Upgrade requests go through the same router, so a WebSocket route is authenticated like any other.
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(
+                maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30))))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),
             services: background,
             logger: logger)

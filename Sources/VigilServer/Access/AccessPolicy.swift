@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import HTTPTypes
 import Synchronization
 import VigilCore
@@ -77,6 +78,13 @@ struct SecuredRoutes {
     func delete<Output: ResponseGenerator>(_ path: String, _ access: RouteAccess,
                                            use handler: @escaping @Sendable (Request, VigilRequestContext) async throws -> Output) {
         on(path, .delete, access, handler)
+    }
+
+    /// A WebSocket endpoint: the upgrade request passes authentication and authorization like any other.
+    func ws(_ path: String, _ access: RouteAccess, shouldUpgrade: @escaping @Sendable (Request, VigilRequestContext) async throws -> RouterShouldUpgrade,
+            onUpgrade handler: @escaping WebSocketDataHandler<WebSocketRouterContext<VigilRequestContext>>) {
+        policy.declare(.get, prefix + path, access)
+        group.ws(RouterPath(path), shouldUpgrade: shouldUpgrade, onUpgrade: handler)
     }
 
     private func on<Output: ResponseGenerator>(_ path: String, _ method: HTTPRequest.Method, _ access: RouteAccess,

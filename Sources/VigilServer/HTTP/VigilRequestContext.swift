@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import HummingbirdAuth
 import NIOCore
 import VigilCore
@@ -22,7 +23,7 @@ public struct UserSession: Codable, Sendable, Equatable {
 }
 
 /// The per-request context of every Vigil route.
-public struct VigilRequestContext: RequestContext, SessionRequestContext {
+public struct VigilRequestContext: RequestContext, SessionRequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let sessions: SessionContext<UserSession>
     /// The request id echoed in `X-Request-Id` and attached to every log line of the request.
@@ -35,6 +36,8 @@ public struct VigilRequestContext: RequestContext, SessionRequestContext {
     public let remoteAddress: String?
     /// The client's `User-Agent`, for the audit log.
     public var userAgent: String?
+    /// Set by a WebSocket route that accepts an upgrade.
+    public let webSocket = WebSocketHandlerReference<VigilRequestContext>()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

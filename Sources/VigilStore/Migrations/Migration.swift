@@ -37,6 +37,7 @@ public enum Migrations {
         Migration0009Detections.migration,
         Migration0010ObjectTracks.migration,
         Migration0011Events.migration,
+        Migration0012LiveUpdates.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

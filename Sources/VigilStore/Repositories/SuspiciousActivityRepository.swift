@@ -59,6 +59,13 @@ public struct SuspiciousActivityRepository: Sendable {
         id, camera_id, event_id, activity_type, zone_id, confidence::float8, severity, details::text, timestamp, alert_sent
         """
 
+    public func find(id: UUID) async throws -> SuspiciousActivity? {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM suspicious_activity_events WHERE id = \(id)
+            """, logger: logger)
+        return try await decode(rows).first
+    }
+
     /// The activities found in an event, oldest first.
     public func list(eventId: UUID, since: Date) async throws -> [SuspiciousActivity] {
         let rows = try await connection.query("""

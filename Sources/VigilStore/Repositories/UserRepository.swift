@@ -85,6 +85,14 @@ public struct UserRepository: Sendable {
     }
 
     /// Replaces the user's site assignments.
+    /// The sites a user is assigned to.
+    public func assignedSites(userId: UUID) async throws -> Set<UUID> {
+        let rows = try await connection.query("SELECT site_id FROM user_site_assignments WHERE user_id = \(userId)", logger: logger)
+        var sites: Set<UUID> = []
+        for try await site in rows.decode(UUID.self) { sites.insert(site) }
+        return sites
+    }
+
     public func assignSites(userId: UUID, siteIds: [UUID]) async throws {
         try await translatingErrors {
             try await connection.query("DELETE FROM user_site_assignments WHERE user_id = \(userId)", logger: logger)

@@ -1,0 +1,205 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+import VigilCore
+@testable import VigilServer
+import VigilStore
+import VigilTestSupport
+import VigilVision
+
+/// The live feed: WebSocket clients hear what any Vigil process on the database announces,
+/// for the sites they may see; a client that cannot keep up is dropped.
+@Suite("Live updates over WebSocket")
+struct LiveUpdatesTests {
+    /// Messages a client received.
+    final class Inbox: Sendable {
+        private let messages = Mutex<[JSONValue]>([])
+        func append(_ message: JSONValue) { messages.withLock { $0.append(message) } }
+        var all: [JSONValue] { messages.withLock { $0 } }
+        var types: [String] { all.compactMap { $0.objectValue?["type"]?.stringValue } }
+        func first(_ type: String) -> [String: JSONValue]? {
+            all.first { $0.objectValue?["type"]?.stringValue == type }?.objectValue?["data"]?.objectValue
+        }
+    }
+
+    /// Connects to `url` with `headers` and collects messages into `inbox` until `done` holds
+    /// (then closes) or the server ends the connection. Returns the close frame.
+    @discardableResult
+    static func listen(_ url: String, headers: HTTPFields, inbox: Inbox, timeout: Duration = .seconds(60),
+                       until done: @escaping @Sendable (Inbox) -> Bool) async throws -> WebSocketCloseFrame? {
+        try await withThrowingTaskGroup(of: WebSocketCloseFrame?.self) { group in
+            group.addTask {
+                try await WebSocketClient.connect(url: url, configuration: .init(additionalHeaders: headers),
+                                                  logger: Logger(label: "ws-test")) { inbound, outbound, _ in
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        guard case .text(let text) = message else { continue }
+                        inbox.append((try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .null)
+                        if done(inbox) {
+                            try await outbound.close(.normalClosure, reason: nil)
+                            return
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw TestAppError("no such message within \(timeout): got \(inbox.types)")
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
+    }
+
+    static func seedEvent(_ database: Database, camera: UUID, announce kind: String = "event.created") async throws -> UUID {
+        let id = UUIDv7Generator().next()
+        try await database.transaction { connection in
+            try await connection.query("""
+                INSERT INTO events (id, batch_id, camera_id, event_type, started_at, summary, place)
+                VALUES (\(id), \(UUID()), \(camera), 'human_detected', now(), 'Person at the gate', '')
+                """, logger: TestApp.logger)
+            try await EventRepository(connection, logger: TestApp.logger).announce(kind, id: id, cameraId: camera)
+        }
+        return id
+    }
+
+    @Test("an announced event reaches a connected client with the event itself; a client without credentials is refused")
+    func delivery() async throws {
+        try await TestApp.run(live: true) { app in
+            let port = try #require(app.client.port)
+            let camera = UUID(uuidString: try await app.createCamera(#"{"name":"Gate"}"#))!
+            let inbox = Inbox()
+            async let closed = Self.listen("ws://localhost:\(port)/api/v1/ws", headers: [.xAPIKeyForTests: app.adminKey], inbox: inbox) {
+                $0.types.contains("event.created")
+            }
+            try await eventually("the client is connected") { inbox.types.contains("hello") }
+            let id = try await Self.seedEvent(app.database, camera: camera)
+            _ = try await closed
+            let data = try #require(inbox.first("event.created"))
+            #expect(data["id"]?.stringValue?.lowercased() == id.uuidString.lowercased() && data["summary"] == .string("Person at the gate"))
+            #expect(data["camera_name"] == .string("Gate"))
+
+            await #expect(throws: (any Error).self) {
+                try await Self.listen("ws://localhost:\(port)/api/v1/ws", headers: [:], inbox: Inbox(), timeout: .seconds(10)) { _ in true }
+            }
+            let plain = try await app.call(.get, "/api/v1/ws")
+            #expect(plain.status.code == 426 && plain.errorCode == "upgrade_required")
+        }
+    }
+
+    @Test("a viewer of site A hears site A's events and camera changes, and nothing of site B")
+    func siteIsolation() async throws {
+        try await TestApp.run(live: true) { app in
+            let port = try #require(app.client.port)
+            let siteA = try #require(try await app.call(.post, "/api/v1/sites", json: #"{"name":"Site A"}"#).string("id"))
+            let siteB = try #require(try await app.call(.post, "/api/v1/sites", json: #"{"name":"Site B"}"#).string("id"))
+            let cameraA = UUID(uuidString: try await app.createCamera(#"{"name":"Cam A","site_id":"\#(siteA)"}"#))!
+            let cameraB = UUID(uuidString: try await app.createCamera(#"{"name":"Cam B","site_id":"\#(siteB)"}"#))!
+            let viewer = try await Accounts.createUser(username: "vera", email: "vera@example.test", password: "correct horse battery",
+                                                       roleName: "viewer", actor: "tests", database: app.database, logger: TestApp.logger)
+            try await app.database.transaction { connection in
+                try await connection.query("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(viewer.id), \(UUID(uuidString: siteA)!))",
+                                           logger: TestApp.logger)
+            }
+            let token = try #require(try await app.call(.post, "/api/v1/auth/login",
+                                                        json: #"{"login":"vera","password":"correct horse battery"}"#, as: .anonymous).string("token"))
+            let inbox = Inbox()
+            async let closed = Self.listen("ws://localhost:\(port)/api/v1/ws", headers: [.authorization: "Bearer \(token)"], inbox: inbox) {
+                $0.types.filter { $0 != "hello" && $0 != "heartbeat" }.count >= 2
+            }
+            try await eventually("the client is connected") { inbox.types.contains("hello") }
+            _ = try await Self.seedEvent(app.database, camera: cameraB)
+            let seen = try await Self.seedEvent(app.database, camera: cameraA)
+            try await app.call(.patch, "/api/v1/cameras/\(cameraB.uuidString)", json: #"{"status":"maintenance"}"#)
+            try await app.call(.patch, "/api/v1/cameras/\(cameraA.uuidString)", json: #"{"status":"maintenance"}"#)
+            _ = try await closed
+            let heard = inbox.all.filter { !["hello", "heartbeat"].contains($0.objectValue?["type"]?.stringValue ?? "") }
+            #expect(heard.compactMap { $0.objectValue?["type"]?.stringValue } == ["event.created", "camera.status"])
+            #expect(inbox.first("event.created")?["id"]?.stringValue?.lowercased() == seen.uuidString.lowercased())
+            #expect(inbox.first("camera.status")?["status"] == .string("maintenance"))
+            #expect(inbox.first("camera.status")?["id"]?.stringValue?.lowercased() == cameraA.uuidString.lowercased())
+        }
+    }
+
+    @Test("a client that stops reading is dropped once its queue is full; the others go on")
+    func slowClient() async throws {
+        var settings = LiveFeed.Settings()
+        settings.queueLimit = 3
+        let location = try await TestDatabases.shared.create()
+        let database = Database(location: location, maximumConnections: 2, logger: TestApp.logger)
+        let feed = LiveFeed(database: database, settings: settings, logger: TestApp.logger)
+        let stalled = feed.subscribe(.allSites)
+        let reader = feed.subscribe(.allSites)
+        let siteOnly = feed.subscribe(.sites([UUID()]))
+        var received: [String] = []
+        var iterator = reader.messages.makeAsyncIterator()
+        for index in 0..<5 {
+            feed.broadcast("m\(index)", site: UUID())
+            received.append(await iterator.next() ?? "")
+        }
+        #expect(received == ["m0", "m1", "m2", "m3", "m4"])
+        #expect(stalled.isOverflowed() && !reader.isOverflowed())
+        var stalledMessages: [String] = []
+        for await message in stalled.messages { stalledMessages.append(message) }
+        #expect(stalledMessages == ["m0", "m1", "m2"], "what was queued is delivered, then the stream ends")
+        #expect(feed.subscriberCount == 2)
+        var other = siteOnly.messages.makeAsyncIterator()
+        feed.broadcast("everyone", site: nil)
+        #expect(await other.next() == "everyone", "a message for no site in particular (a heartbeat) goes to all")
+        try await TestDatabases.shared.drop(location)
+    }
+
+    @Test("end to end across processes: a photo uploaded to an API process is analysed and judged by a worker process, and the event reaches the API process's WebSocket client")
+    func acrossProcesses() async throws {
+        try await TestApp.run { app in
+            let created = try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Front Door","config":{"motion":{"enabled":false}}}"#)
+            let cameraId = try #require(created.string("id"))
+            let token = try #require(created.string("device_token"))
+            try await app.call(.post, "/api/v1/cameras/\(cameraId)/zones", json: """
+                {"name":"Porch","zone_type":"entry_point","coordinates":[[0,0],[1,0],[1,1],[0,1]],"shape":"polygon"}
+                """)
+            let environment = ["VIGIL_DATABASE_URL": ProcessTests.databaseURL(app.database.location), "VIGIL_DATA_DIR": app.media.root.path,
+                               "VIGIL_INFERENCE_THREADS": "1"]
+            let apiPort = try freeLocalPort()
+            let api = try LaunchedProcess.launch(TestPaths.vigilExecutable, ["serve", "--role", "api"],
+                                                 environment: environment.merging(["VIGIL_PORT": "\(apiPort)"]) { $1 })
+            let worker = try LaunchedProcess.launch(TestPaths.vigilExecutable, ["serve", "--role", "worker"],
+                                                    environment: environment.merging(["VIGIL_PORT": "\(try freeLocalPort())"]) { $1 })
+            defer {
+                api.signal(SIGKILL)
+                worker.signal(SIGKILL)
+            }
+            try await ProcessTests().waitUntilReady(port: apiPort, api)
+
+            let inbox = Inbox()
+            async let closed = Self.listen("ws://127.0.0.1:\(apiPort)/api/v1/ws", headers: [.xAPIKeyForTests: app.adminKey], inbox: inbox,
+                                           timeout: .seconds(120)) { $0.types.contains("event.created") }
+            try await eventually("the client is connected", timeout: .seconds(30)) { inbox.types.contains("hello") }
+            var upload = HTTPClientRequest(url: "http://127.0.0.1:\(apiPort)/api/v1/ingest/frame")
+            upload.method = .POST
+            upload.headers.add(name: "Content-Type", value: "image/jpeg")
+            upload.headers.add(name: "X-Device-Token", value: token)
+            upload.body = .bytes(ByteBuffer(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: "/usr/share/darknet/data/person.jpg")))))
+            let accepted = try await HTTPClient.shared.execute(upload, timeout: .seconds(10))
+            #expect(accepted.status.code == 202 || accepted.status.code == 201)
+            _ = try await closed
+
+            let event = try #require(inbox.first("event.created"))
+            #expect(event["is_fast_path"] == .bool(true) && event["event_type"] == .string("human_detected"))
+            #expect(event["summary"]?.stringValue?.hasPrefix("Person") == true, "\(event["summary"] ?? .null)")
+            #expect(event["risk_score"]?.numberValue != nil && event["risk_level"] != nil)
+            let id = try #require(event["id"]?.stringValue)
+            var image = HTTPClientRequest(url: "http://127.0.0.1:\(apiPort)/api/v1/events/\(id)/images/annotated")
+            image.headers.add(name: "X-API-Key", value: app.adminKey)
+            let annotated = try await HTTPClient.shared.execute(image, timeout: .seconds(10))
+            #expect(annotated.status.code == 200)
+            let bytes = try await annotated.body.collect(upTo: 8 << 20)
+            let decoded = try JPEGDecoder.decode(Array(buffer: bytes))
+            #expect(decoded.width == 640 && decoded.height == 424)
+        }
+    }
+}
