@@ -51,6 +51,9 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var detection = DetectionSettings()
     /// How detections become events (`VIGIL_EVENT_WINDOW`, `VIGIL_EVENT_IDLE`).
     public var events = EventSettings()
+    /// The language model that scores closed events, if any (`VIGIL_LLM_URL`, `VIGIL_LLM_MODEL`,
+    /// `VIGIL_LLM_API_KEY`, `VIGIL_LLM_TIMEOUT`, `VIGIL_LLM_IMAGES`).
+    var languageModel: LanguageModelScorer.Settings?
     /// Threads one inference uses.
     public var inferenceThreads = 2
     /// Jobs of each type a worker runs at once (`VIGIL_JOB_CONCURRENCY=analyze_capture=2`); one when unnamed.
@@ -208,6 +211,24 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         }
         if let seconds = number("VIGIL_EVENT_IDLE", in: 2...3_600, "a number of seconds from 2 to 3600") {
             configuration.events.idle = seconds
+        }
+        if let url = value("VIGIL_LLM_URL") {
+            if ["http", "https"].contains(StreamURL.scheme(of: url) ?? "") {
+                var model = LanguageModelScorer.Settings(url: url)
+                if let name = value("VIGIL_LLM_MODEL") { model.model = name }
+                model.apiKey = value("VIGIL_LLM_API_KEY")
+                if let seconds = number("VIGIL_LLM_TIMEOUT", in: 1...600, "a number of seconds from 1 to 600") { model.timeout = seconds }
+                if let images = value("VIGIL_LLM_IMAGES") {
+                    switch images.lowercased() {
+                    case "true", "1", "yes": model.sendsImages = true
+                    case "false", "0", "no": model.sendsImages = false
+                    default: problems.append("VIGIL_LLM_IMAGES must be true or false; got '\(images)'")
+                    }
+                }
+                configuration.languageModel = model
+            } else {
+                problems.append("VIGIL_LLM_URL must be an http:// or https:// address of an OpenAI-compatible API (for example http://localhost:11434/v1)")
+            }
         }
         if let seconds = number("VIGIL_JOB_LEASE", in: 2...3_600, "a number of seconds from 2 to 3600") {
             configuration.jobLease = seconds

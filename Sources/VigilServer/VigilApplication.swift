@@ -215,9 +215,9 @@ public enum VigilApplication {
     /// The job worker, with the handlers this machine can run, and the event closer. Detection
     /// needs its detector; without it, frames stay queued while events are still judged.
     static func jobServices(configuration: ServerConfiguration, services: AppServices, logger: Logger) -> [any Service] {
-        var handlers: [any JobHandler] = [
-            JudgeEventHandler(database: services.database, media: services.media, now: services.now, defaults: configuration.events),
-        ]
+        var judge = JudgeEventHandler(database: services.database, media: services.media, now: services.now, defaults: configuration.events)
+        judge.languageModel = configuration.languageModel.map { LanguageModelScorer(settings: $0) }
+        var handlers: [any JobHandler] = [judge]
         if let detector = services.objectDetector {
             handlers.append(AnalyzeCaptureHandler(detector: detector, database: services.database, media: services.media,
                                                   now: services.now, defaults: configuration.detection, motion: MotionMemory(),

@@ -345,3 +345,53 @@ struct SuspiciousActivityTests {
         #expect(detector().findings(tracks: [bag, owner], eventId: event, now: monday(12, 1)).isEmpty)
     }
 }
+
+@Suite("Language model answers")
+struct LanguageModelAnswerTests {
+    @Test("a strict JSON answer is read; the level follows the score when they disagree")
+    func valid() throws {
+        let verdict = try LanguageModelScoring.verdict(fromContent: """
+            {"risk_score": 72, "risk_level": "medium", "summary": "Unknown person at the door at night", "reasoning": "Late, lingering."}
+            """)
+        #expect(verdict.score == 72 && verdict.level == .high && verdict.levelCorrected)
+        #expect(verdict.summary == "Unknown person at the door at night")
+    }
+
+    @Test("a fenced JSON block is accepted")
+    func fenced() throws {
+        let verdict = try LanguageModelScoring.verdict(fromContent: "```json\n{\"risk_score\": 10, \"risk_level\": \"low\", \"summary\": \"Cat\", \"reasoning\": \"A cat.\"}\n```")
+        #expect(verdict.score == 10 && verdict.level == .low && !verdict.levelCorrected)
+    }
+
+    @Test("prose, a score out of range, a fraction or a missing summary is refused, saying why")
+    func invalid() {
+        func rejection(_ content: String) -> LanguageModelScoring.Rejection? {
+            do {
+                _ = try LanguageModelScoring.verdict(fromContent: content)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(rejection("The risk is high because a person is there.") == .notJSON)
+        #expect(rejection(#"{"risk_score": 150, "summary": "x", "reasoning": "y"}"#) == .outOfRange("risk_score must be a whole number from 0 to 100; got 150.0"))
+        #expect(rejection(#"{"risk_score": 42.5, "summary": "x", "reasoning": "y"}"#) != nil)
+        #expect(rejection(#"{"risk_score": 42, "reasoning": "y"}"#) == .missing("summary"))
+        #expect(rejection(#"{"risk_score": "high", "summary": "x", "reasoning": "y"}"#) == .missing("risk_score"))
+        #expect(throws: LanguageModelScoring.Rejection.missing("choices[0].message.content")) {
+            try LanguageModelScoring.verdict(fromResponse: .object(["error": .string("model not loaded")]))
+        }
+    }
+
+    @Test("the request carries the facts as JSON, asks for a JSON object, and the frame only when given")
+    func request() throws {
+        let facts: JSONValue = .object(["camera": .string("Front Door")])
+        let plain = LanguageModelScoring.request(model: "llava", facts: facts, image: nil)
+        let messages = try #require(plain.objectValue?["messages"]?.arrayValue)
+        #expect(messages.count == 2 && plain.objectValue?["response_format"] == .object(["type": .string("json_object")]))
+        #expect(messages[1].objectValue?["content"]?.stringValue?.contains(#""camera":"Front Door""#) == true)
+        let withImage = LanguageModelScoring.request(model: "llava", facts: facts, image: [0xFF, 0xD8])
+        let parts = try #require(withImage.objectValue?["messages"]?.arrayValue?[1].objectValue?["content"]?.arrayValue)
+        #expect(parts[1].objectValue?["image_url"]?.objectValue?["url"] == .string("data:image/jpeg;base64,/9g="))
+    }
+}

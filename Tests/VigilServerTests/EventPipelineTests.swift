@@ -20,11 +20,13 @@ struct EventPipelineTests {
         let judge: JudgeEventHandler
         let closer: EventCloser
 
-        init(_ app: TestApp, events: EventSettings = EventSettings()) {
+        init(_ app: TestApp, events: EventSettings = EventSettings(), languageModel: LanguageModelScorer? = nil) {
             self.app = app
             analysis = AnalyzeCaptureHandler(detector: TestModels.objectDetector, database: app.database, media: app.media,
                                              now: { app.clock.now }, defaults: DetectionSettings(), motion: MotionMemory(), events: events)
-            judge = JudgeEventHandler(database: app.database, media: app.media, now: { app.clock.now }, defaults: events)
+            var judge = JudgeEventHandler(database: app.database, media: app.media, now: { app.clock.now }, defaults: events)
+            judge.languageModel = languageModel
+            self.judge = judge
             worker = JobWorker(settings: .init(workerId: "events-test"), handlers: [analysis, judge], database: app.database,
                                now: { app.clock.now }, logger: TestApp.logger)
             closer = EventCloser(database: app.database, defaults: events, logger: TestApp.logger)

@@ -19,6 +19,8 @@ struct JudgeEventHandler: JobHandler {
     /// Server-wide settings; each camera's `config.events` may override them.
     let defaults: EventSettings
     var scorer = RiskScorer()
+    /// Scores closed events when `VIGIL_LLM_URL` is set; the rules' score stands when it fails.
+    var languageModel: LanguageModelScorer?
     /// How far back an event's objects are followed (for loitering and dwell time).
     var lookBack: TimeInterval = 3600
 
@@ -62,8 +64,8 @@ struct JudgeEventHandler: JobHandler {
         let histories = Self.histories(evidence.detections, states: evidence.tracks)
         let detector = SuspiciousActivityDetector(thresholds: settings.activity, zones: evidence.zones, schedule: schedule)
         let findings = detector.findings(tracks: histories.filter { event.trackIds.contains($0.trackId) }, eventId: event.id, now: time)
-        let assessment = scorer.assess(Self.factors(evidence, own: ownDetections, histories: histories, findings: findings,
-                                                    schedule: schedule))
+        let factors = Self.factors(evidence, own: ownDetections, histories: histories, findings: findings, schedule: schedule)
+        let assessment = scorer.assess(factors)
 
         context.report(step: "keeping its frames")
         var trace = ["detections_grouped:\(ownDetections.count)"]
@@ -71,11 +73,37 @@ struct JudgeEventHandler: JobHandler {
         let frames = try await keepFrames(of: event, own: ownDetections, closed: stage == .closed, settings: settings, at: time,
                                           trace: &trace, logger: logger)
         trace += assessment.decisionTrace
+
+        // The model is asked once the event is whole; a fast-path event is raised on the rules' score at once.
+        var verdict: (score: Int, level: RiskLevel, summary: String, reasoning: String) =
+            (assessment.score, assessment.level, assessment.summary, assessment.reasoning)
+        var scorerName = "rules"
+        var modelReport: JSONValue = .null
+        if stage == .closed, let languageModel {
+            context.report(step: "asking the language model")
+            let started = ContinuousClock.now
+            let outcome = await languageModel.score(facts: factors.facts(endedAt: event.endedAt, rules: assessment),
+                                                    image: frames.annotatedBytes)
+            let latency = (ContinuousClock.now - started).milliseconds.rounded()
+            switch outcome {
+            case .scored(let answer):
+                verdict = (answer.score, answer.level, answer.summary, answer.reasoning)
+                scorerName = "llm"
+                trace.append("llm_scored \(answer.score)")
+                modelReport = .object(["model": .string(languageModel.settings.model), "latency_ms": .number(latency),
+                                       "rules_score": .number(Double(assessment.score)), "level_corrected": .bool(answer.levelCorrected)])
+            case .failed(let reason):
+                trace.append("llm_fallback")
+                logger.notice("the language model's score was not used", metadata: ["reason": "\(reason)"])
+                modelReport = .object(["model": .string(languageModel.settings.model), "latency_ms": .number(latency),
+                                       "error": .string(reason)])
+            }
+        }
         trace.append(stage == .closed ? "event_emitted" : "event_raised_early")
 
         var details: [String: JSONValue] = [
             "stage": .string(stage.rawValue),
-            "scorer": .string("rules"),
+            "scorer": .string(scorerName),
             "thresholds": .object(assessment.thresholds.merging([
                 "window_seconds": .number(settings.window), "idle_seconds": .number(settings.idle),
                 "fast_path_min_confidence": settings.fastPath.map { .number($0.minConfidence) } ?? .null,
@@ -95,8 +123,9 @@ struct JudgeEventHandler: JobHandler {
             "decision_trace": .array(trace.map(JSONValue.string)),
         ]
         details["schedule"] = schedule.jsonValue
-        let judgement = EventRepository.Judgement(riskScore: assessment.score, riskLevel: assessment.level, summary: assessment.summary,
-                                                  reasoning: assessment.reasoning, details: .object(details),
+        if modelReport != .null { details["llm"] = modelReport }
+        let judgement = EventRepository.Judgement(riskScore: verdict.score, riskLevel: verdict.level, summary: verdict.summary,
+                                                  reasoning: verdict.reasoning, details: .object(details),
                                                   imagePath: frames.annotatedURI)
         context.report(step: "recording")
         let retention = FramePromotion.retention(of: evidence.camera)
@@ -121,7 +150,7 @@ struct JudgeEventHandler: JobHandler {
         guard stored.announced != nil else { return .object(["skipped": .string("the event no longer exists")]) }
         return .object([
             "event_id": .string(event.id.uuidString.lowercased()), "stage": .string(stage.rawValue),
-            "risk_score": .number(Double(assessment.score)), "risk_level": .string(assessment.level.rawValue),
+            "risk_score": .number(Double(verdict.score)), "risk_level": .string(verdict.level.rawValue), "scorer": .string(scorerName),
             "images": .array(frames.images.map { .string($0.role) }),
             "suspicious": .array(stored.suspicious.map { .string($0.activityType.rawValue) }),
         ])
@@ -204,6 +233,7 @@ struct JudgeEventHandler: JobHandler {
         var derived: [DerivedFile] = []
         var captureIds: [String: UUID] = [:]
         var annotatedURI: String?
+        var annotatedBytes: [UInt8]?
     }
 
     /// Keeps the event's `pre`, `during` and (once it closed) `post` frames out of staging, and
@@ -268,7 +298,10 @@ struct JudgeEventHandler: JobHandler {
                 let uri = try await NIOThreadPool.singleton.runIfActive { try media.write(bytes, at: path) }
                 frames.derived.append(DerivedFile(role: role, uri: uri, byteSize: bytes.count, checksum: Digest.sha256Hex(bytes)))
                 frames.images.append(EventRepository.NewImage(role: role, derivedURI: uri))
-                if role == .annotated { frames.annotatedURI = uri }
+                if role == .annotated {
+                    frames.annotatedURI = uri
+                    frames.annotatedBytes = bytes
+                }
             }
             trace.append("annotated")
         } catch {
