@@ -217,7 +217,10 @@ public enum VigilApplication {
     static func jobServices(configuration: ServerConfiguration, services: AppServices, logger: Logger) -> [any Service] {
         var judge = JudgeEventHandler(database: services.database, media: services.media, now: services.now, defaults: configuration.events)
         judge.languageModel = configuration.languageModel.map { LanguageModelScorer(settings: $0) }
-        var handlers: [any JobHandler] = [judge]
+        var handlers: [any JobHandler] = [
+            judge,
+            CameraHealthHandler(database: services.database, media: services.media, now: services.now, defaults: configuration.events),
+        ]
         if let detector = services.objectDetector {
             handlers.append(AnalyzeCaptureHandler(detector: detector, database: services.database, media: services.media,
                                                   now: services.now, defaults: configuration.detection, motion: MotionMemory(),

@@ -395,3 +395,101 @@ struct LanguageModelAnswerTests {
         #expect(parts[1].objectValue?["image_url"]?.objectValue?["url"] == .string("data:image/jpeg;base64,/9g="))
     }
 }
+
+@Suite("Watched areas and camera health")
+struct SceneCheckTests {
+    /// A 320×240 scene with structure: blocks of different greys plus a gradient; `seed` moves the blocks.
+    static func scene(seed: Int = 0, brightness: Double = 1, block: (x: Int, y: Int, value: UInt8)? = nil) -> GrayImage {
+        var pixels = [UInt8](repeating: 0, count: 320 * 240)
+        for y in 0..<240 {
+            for x in 0..<320 {
+                var value = 40 + x / 4 + ((x / 40 + y / 30 + seed) % 3) * 40
+                if let block, (block.x..<block.x + 40).contains(x), (block.y..<block.y + 40).contains(y) { value = Int(block.value) }
+                pixels[y * 320 + x] = UInt8(clamping: Int(Double(value) * brightness))
+            }
+        }
+        return GrayImage(width: 320, height: 240, pixels: pixels)
+    }
+
+    /// A box blur: what a fogged or smeared lens does.
+    static func blurred(_ image: GrayImage, radius: Int) -> GrayImage {
+        var pixels = image.pixels
+        for pass in 0..<2 {
+            let source = pixels
+            for y in 0..<image.height {
+                for x in 0..<image.width {
+                    var sum = 0, count = 0
+                    for d in -radius...radius {
+                        let (sx, sy) = pass == 0 ? (x + d, y) : (x, y + d)
+                        guard sx >= 0, sx < image.width, sy >= 0, sy < image.height else { continue }
+                        sum += Int(source[sy * image.width + sx])
+                        count += 1
+                    }
+                    pixels[y * image.width + x] = UInt8(sum / count)
+                }
+            }
+        }
+        return GrayImage(width: image.width, height: image.height, pixels: pixels)
+    }
+
+    static let porch = ZonePolygon(pairs: [[0.5, 0.5], [1, 0.5], [1, 1], [0.5, 1]])
+
+    @Test("a parcel taken from a watched area changes it; a brighter light or a change elsewhere does not")
+    func watchArea() {
+        let withParcel = Self.scene(block: (200, 160, 250))
+        let taken = WatchAreaChange.measure(before: withParcel, after: Self.scene(), polygon: Self.porch)
+        #expect(taken.changedFraction > 0.05 && taken.changedFraction < 0.15, "\(taken.changedFraction)")
+        let box = taken.changedBox
+        #expect(box.map { abs($0.x1 - 0.625) < 0.02 && abs($0.y1 - 0.667) < 0.02 } == true, "\(String(describing: box))")
+        #expect(WatchAreaChange.measure(before: Self.scene(), after: Self.scene(brightness: 1.2), polygon: Self.porch).changedFraction < 0.01)
+        #expect(WatchAreaChange.measure(before: Self.scene(), after: Self.scene(block: (20, 20, 250)), polygon: Self.porch).changedFraction == 0)
+    }
+
+    func feed(_ health: inout SceneHealth, _ frames: [(GrayImage, TimeInterval)]) -> [SceneHealth.Finding] {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        return frames.compactMap { health.observe($0.0, at: start.addingTimeInterval($0.1)).finding }
+    }
+
+    @Test("a covered camera is reported once it has shown nothing for 20 s, once, and again after it cleared")
+    func obstructed() {
+        var health = SceneHealth()
+        let covered = GrayImage(width: 320, height: 240, pixels: [UInt8](repeating: 90, count: 320 * 240))
+        let before = feed(&health, [(Self.scene(), 0), (covered, 5), (covered, 10), (covered, 20)])
+        #expect(before.isEmpty, "15 s is not yet a while")
+        let found = feed(&health, [(covered, 25), (covered, 30)])
+        #expect(found.count == 1)
+        if case .obstructed(let since, let reason, _)? = found.first {
+            #expect(reason == "uniform" && since == Date(timeIntervalSince1970: 1_800_000_005))
+        } else {
+            Issue.record("not reported as obstructed: \(found)")
+        }
+        #expect(feed(&health, [(Self.scene(), 40), (covered, 45), (covered, 70)]).count == 1, "a new episode after it cleared")
+    }
+
+    @Test("a dark camera and a smeared lens count as obstructed too")
+    func darkAndBlurred() {
+        var dark = SceneHealth()
+        let night = Self.scene(brightness: 0.05)
+        #expect(feed(&dark, [(Self.scene(), 0), (night, 5), (night, 30)]).count == 1)
+        var smeared = SceneHealth()
+        let blurred = Self.blurred(Self.scene(), radius: 24)
+        let findings = feed(&smeared, [(Self.scene(), 0), (Self.scene(), 5), (blurred, 10), (blurred, 35)])
+        if case .obstructed(_, let reason, _)? = findings.first { #expect(reason == "blurred") } else {
+            Issue.record("\(findings) \(SceneHealth.stats(of: Self.scene())) \(SceneHealth.stats(of: blurred))")
+        }
+    }
+
+    @Test("a camera turned to another view that holds is reported as shifted; lighting and a passer-by are not")
+    func shifted() {
+        var health = SceneHealth()
+        #expect(feed(&health, [(Self.scene(), 0), (Self.scene(brightness: 1.4), 5), (Self.scene(), 10)]).isEmpty, "lighting")
+        #expect(feed(&health, [(Self.scene(seed: 1), 15), (Self.scene(), 20), (Self.scene(seed: 2), 25), (Self.scene(), 30)]).isEmpty,
+                "views that come and go are something in front of the lens")
+        let turned = feed(&health, [(Self.scene(seed: 1), 40), (Self.scene(seed: 1), 45), (Self.scene(seed: 1), 50)])
+        #expect(turned.count == 1)
+        if case .shifted(let since, let correlation)? = turned.first {
+            #expect(since == Date(timeIntervalSince1970: 1_800_000_040) && correlation < 0.4)
+        }
+        #expect(feed(&health, [(Self.scene(seed: 1), 55), (Self.scene(seed: 1), 60)]).isEmpty, "the new view is the usual one now")
+    }
+}

@@ -18,6 +18,7 @@ struct EventPipelineTests {
         let worker: JobWorker
         let analysis: AnalyzeCaptureHandler
         let judge: JudgeEventHandler
+        let health: CameraHealthHandler
         let closer: EventCloser
 
         init(_ app: TestApp, events: EventSettings = EventSettings(), languageModel: LanguageModelScorer? = nil) {
@@ -27,7 +28,8 @@ struct EventPipelineTests {
             var judge = JudgeEventHandler(database: app.database, media: app.media, now: { app.clock.now }, defaults: events)
             judge.languageModel = languageModel
             self.judge = judge
-            worker = JobWorker(settings: .init(workerId: "events-test"), handlers: [analysis, judge], database: app.database,
+            health = CameraHealthHandler(database: app.database, media: app.media, now: { app.clock.now }, defaults: events)
+            worker = JobWorker(settings: .init(workerId: "events-test"), handlers: [analysis, judge, health], database: app.database,
                                now: { app.clock.now }, logger: TestApp.logger)
             closer = EventCloser(database: app.database, defaults: events, logger: TestApp.logger)
         }
@@ -64,10 +66,16 @@ struct EventPipelineTests {
         return try #require(reply.string("capture_id"), "\(reply.status) \(reply.text)")
     }
 
-    /// A frame with nothing in it: a plain gradient.
-    func pushEmpty(_ app: TestApp, token: String) async throws {
+    /// A frame with nothing in it: a plain gradient, with a pale box (a parcel) where `parcel` says
+    /// (x, y of its corner), or all one grey (a covered lens).
+    func pushEmpty(_ app: TestApp, token: String, parcel: (x: Int, y: Int)? = nil, uniform: UInt8? = nil, shade: Int = 0) async throws {
         var pixels = [UInt8](repeating: 0, count: 768 * 576 * 3)
-        for index in 0..<pixels.count { pixels[index] = UInt8(truncatingIfNeeded: 60 + (index / 3 % 768) / 8) }
+        for index in 0..<pixels.count {
+            let x = index / 3 % 768, y = index / 3 / 768
+            var value = uniform ?? UInt8(truncatingIfNeeded: 60 + shade + x / 8 + (y / 96 % 2) * 30)
+            if let parcel, (parcel.x..<parcel.x + 200).contains(x), (parcel.y..<parcel.y + 150).contains(y) { value = 235 }
+            pixels[index] = value
+        }
         let bytes = try JPEGEncoder.encode(BGRImage(width: 768, height: 576, pixels: pixels))
         let reply = try await app.send(.post, "/api/v1/ingest/frame", body: ByteBuffer(bytes: bytes), headers: [.contentType: "image/jpeg"],
                                        as: .deviceToken(token))
@@ -310,6 +318,91 @@ struct EventPipelineTests {
                 FROM class_baselines
                 """, as: String.self)
             #expect(classes == "car 12 1 1, car 13 0 1, person 12 2 1, person 13 0 1")
+        }
+    }
+
+    @Test("a parcel gone from a watched area after someone came by is stock_changed, with the frames before and after")
+    func watchedArea() async throws {
+        for taken in [true, false] {
+            try await TestApp.run { app in
+                let pipeline = Pipeline(app)
+                let camera = try await camera(app, name: "Porch")
+                try await app.call(.post, "/api/v1/cameras/\(camera.id)/zones", json: """
+                    {"name":"Doormat","zone_type":"watch_area","coordinates":[[0.5,0.5],[1,0.5],[1,1],[0.5,1]],"shape":"polygon"}
+                    """)
+                try await pushEmpty(app, token: camera.token, parcel: (450, 350))
+                try await pipeline.analyse()
+                app.clock.advance(by: 5)
+                try await push(app, token: camera.token, "person.jpg")
+                try await pipeline.analyse()
+                app.clock.advance(by: 5)
+                try await pushEmpty(app, token: camera.token, parcel: taken ? nil : (450, 350), shade: 3)
+                try await pipeline.analyse()
+                app.clock.advance(by: 40)
+                try await pipeline.closer.closeDue(now: app.clock.now)
+                try await pipeline.judgeAll()
+
+                let changed = try await app.call(.get, "/api/v1/events?event_type=stock_changed").items.compactMap(\.objectValue)
+                guard taken else {
+                    #expect(changed.isEmpty, "the parcel is still there")
+                    return
+                }
+                let event = try #require(changed.first)
+                #expect(changed.count == 1)
+                #expect(event["summary"]?.stringValue?.hasPrefix("Something was taken or left in Doormat at Porch") == true)
+                let details = try #require(event["details"]?.objectValue)
+                let delta = try #require(details["scores"]?.objectValue?["inventory_delta"]?.numberValue)
+                #expect(delta >= 0.22, "the parcel covers about a quarter of the watched area: \(delta)")
+                #expect(details["thresholds"]?.objectValue?["inventory_change_threshold"] == .number(0.22))
+                #expect(details["decision_trace"]?.arrayValue?.contains(.string("delta_exceeded_threshold")) == true)
+                #expect(details["roi_version"]?.stringValue != nil && details["source_event_id"]?.stringValue != nil)
+                let roles = try await app.call(.get, "/api/v1/events/\(try #require(event["id"]?.stringValue))")["images"]?.arrayValue?
+                    .compactMap { $0.objectValue?["role"]?.stringValue }
+                #expect(Set(roles ?? []) == ["pre", "post", "annotated", "thumb"])
+            }
+        }
+    }
+
+    @Test("a camera showing nothing for 20 s is reported obstructed once, with the frame before; a turned camera is scene_shifted")
+    func cameraHealth() async throws {
+        try await TestApp.run { app in
+            let pipeline = Pipeline(app)
+            let camera = try await camera(app, name: "Garage")
+            try await pushEmpty(app, token: camera.token)
+            try await pipeline.analyse()
+            for step in 1...5 {
+                app.clock.advance(by: 5)
+                try await pushEmpty(app, token: camera.token, uniform: UInt8(80 + step))  // covered: one grey
+                try await pipeline.analyse()
+            }
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM jobs WHERE job_type = 'record_camera_health'", as: Int.self) == 1)
+            while try await pipeline.worker.runNext(pipeline.health) {}
+            let events = try await app.call(.get, "/api/v1/events?event_type=camera_obstructed").items.compactMap(\.objectValue)
+            let event = try #require(events.first)
+            #expect(events.count == 1)
+            #expect(event["summary"]?.stringValue == "Garage camera obstructed for 20 s: the picture shows nothing")
+            #expect(event["risk_level"] == .string("medium"))
+            let detail = try await app.call(.get, "/api/v1/events/\(try #require(event["id"]?.stringValue))")
+            #expect(Set(detail["images"]?.arrayValue?.compactMap { $0.objectValue?["role"]?.stringValue } ?? []) == ["pre", "during"])
+
+            // A second report of the same episode (another worker's) is not a second event.
+            let payload = try #require(try await app.database.scalar(
+                "SELECT payload::text FROM jobs WHERE job_type = 'record_camera_health'", as: String.self))
+            try await app.database.transaction { connection in
+                try await JobRepository(connection, logger: TestApp.logger).enqueue(
+                    id: UUID(), type: .recordCameraHealth, queue: "events", payload: try JSONDecoder().decode(JSONValue.self, from: Data(payload.utf8)), at: app.clock.now)
+            }
+            while try await pipeline.worker.runNext(pipeline.health) {}
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM events WHERE event_type = 'camera_obstructed'", as: Int.self) == 1)
+
+            // Uncovered, then turned to face another scene for good.
+            for step in 0..<6 {
+                app.clock.advance(by: 5)
+                if step == 0 { try await pushEmpty(app, token: camera.token, parcel: (0, 0)) } else { try await push(app, token: camera.token, "horses.jpg", quality: 90 - step) }
+                try await pipeline.analyse()
+            }
+            while try await pipeline.worker.runNext(pipeline.health) {}
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM events WHERE event_type = 'scene_shifted'", as: Int.self) == 1)
         }
     }
 }

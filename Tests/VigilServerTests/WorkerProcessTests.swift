@@ -39,8 +39,13 @@ struct WorkerProcessTests {
             }
             let frames = 16
             for quality in 0..<frames { _ = try await push(app, token: token, try AnalysisTests.dog(quality: 60 + 2 * quality)) }
+            // A job is marked completed just after its frame is marked processed: wait for both.
             try await eventually("every frame is analysed", timeout: .seconds(120)) {
-                try await app.database.scalar("SELECT count(*)::int8 FROM captures WHERE analysis_status = 'processed'", as: Int.self) == frames
+                let processed = try await app.database.scalar(
+                    "SELECT count(*)::int8 FROM captures WHERE analysis_status = 'processed'", as: Int.self)
+                let completed = try await app.database.scalar(
+                    "SELECT count(*)::int8 FROM jobs WHERE status = 'completed' AND job_type = 'analyze_capture'", as: Int.self)
+                return processed == frames && completed == frames
             }
             let attempts = try await app.database.scalar("""
                 SELECT count(*)::int8 || ' ' || count(DISTINCT job_id)::int8 || ' ' || count(DISTINCT worker_id)::int8

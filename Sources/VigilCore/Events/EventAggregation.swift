@@ -14,6 +14,8 @@ public struct EventSettings: Sendable, Equatable {
     /// When activity is expected; outside it is "after hours". Nil means the default
     /// (06:00-22:00 every day in the site's time zone).
     public var schedule: WeeklySchedule?
+    /// Whether frames are watched for a covered or turned camera (`camera_obstructed`, `scene_shifted`).
+    public var healthChecks = true
 
     public init() {}
 
@@ -53,7 +55,7 @@ public struct EventSettings: Sendable, Equatable {
         }
         let known: Set = ["window_seconds", "idle_seconds", "fast_path", "schedule", "loiter_seconds", "dwell_seconds",
                           "crowd_size", "repeated_entries", "repeated_entry_window_seconds", "running_speed",
-                          "abandoned_seconds", "watch_area_threshold"]
+                          "abandoned_seconds", "watch_area_threshold", "health_checks"]
         for key in members.keys.sorted() where !known.contains(key) {
             report.add("config.events.\(key)", "is not an event setting (\(known.sorted().joined(separator: ", ")))")
         }
@@ -73,6 +75,11 @@ public struct EventSettings: Sendable, Equatable {
         if let value = members["watch_area_threshold"] {
             if case .number(let threshold) = value, threshold > 0, threshold < 1 { settings.activity.watchAreaThreshold = threshold } else {
                 report.add("config.events.watch_area_threshold", "must be a fraction of the area, above 0 and below 1")
+            }
+        }
+        if let value = members["health_checks"] {
+            if case .bool(let enabled) = value { settings.healthChecks = enabled } else {
+                report.add("config.events.health_checks", "must be true or false")
             }
         }
         if let value = members["fast_path"] {

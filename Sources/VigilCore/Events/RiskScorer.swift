@@ -315,3 +315,41 @@ extension ActivityType {
 extension String {
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
+
+extension RiskScorer {
+    /// The risk of an event about the scene rather than objects in it: something taken or left
+    /// in a watched area, a camera covered or turned. `summary` is what happened, in words.
+    public func assessScene(_ type: EventType, summary: String, at time: Date, schedule: WeeklySchedule,
+                            zone: RiskFactors.Zone? = nil) -> RiskAssessment {
+        var contributions: [RiskContribution] = []
+        switch type {
+        case .stockChanged:
+            contributions.append(RiskContribution(factor: "watched_area_changed", points: 45,
+                                                  explanation: "Something was taken from or left in a watched area."))
+        case .cameraObstructed:
+            contributions.append(RiskContribution(factor: "camera_obstructed", points: 55,
+                                                  explanation: "The camera stopped seeing its scene: covered, blinded or fogged."))
+        case .sceneShifted:
+            contributions.append(RiskContribution(factor: "scene_shifted", points: 40, explanation: "The camera now looks somewhere else."))
+        default:
+            contributions.append(RiskContribution(factor: type.rawValue, points: 20, explanation: "The scene changed."))
+        }
+        if let zone, zone.priority > 0 {
+            let points = min(zone.priority, weights.zonePriorityCap)
+            contributions.append(RiskContribution(factor: "zone_priority", points: points, explanation: "\(zone.name) has priority \(zone.priority)."))
+        }
+        if !schedule.contains(time) {
+            let local = LocalTime(time, in: schedule.timeZone)
+            contributions.append(RiskContribution(factor: "after_hours", points: weights.afterHoursWithPeople,
+                                                  explanation: "It happened at \(local.clock), outside the usual hours (\(schedule.hoursText))."))
+        }
+        let score = min(100, max(0, contributions.reduce(0) { $0 + $1.points }))
+        let level = RiskLevel(score: score)
+        return RiskAssessment(score: score, level: level, summary: summary,
+                              reasoning: (contributions.map(\.explanation) + ["Risk \(score) of 100: \(level.rawValue)."]).joined(separator: " "),
+                              contributions: contributions,
+                              thresholds: ["levels": .object(Dictionary(uniqueKeysWithValues: RiskLevel.allCases.map {
+                                  ($0.rawValue, .number(Double($0.minimumScore)))
+                              }))])
+    }
+}

@@ -50,14 +50,22 @@ struct AnalyzeCaptureHandler: JobHandler {
         lap("read")
 
         var motionReport: MotionReport?
-        if settings.motion.enabled {
-            context.report(step: "looking for motion")
-            let gray: GrayImage
+        var gray: GrayImage?
+        if settings.motion.enabled || frame.events.healthChecks {
             do {
-                gray = try JPEGDecoder.decodeGray(bytes, minimumWidth: settings.motion.gridWidth)
+                gray = try JPEGDecoder.decodeGray(bytes, minimumWidth: max(settings.motion.gridWidth, 160))
             } catch {
                 throw try await failed(frame.capture, because: "\(error)", logger: logger)
             }
+        }
+        if let gray, frame.events.healthChecks {
+            // Calm frames count too: a covered camera shows nothing moving.
+            if let finding = await motion.checkHealth(camera: frame.camera.id, frame: gray, at: frame.time) {
+                try await reportHealth(finding, frame: frame, logger: logger)
+            }
+        }
+        if settings.motion.enabled, let gray {
+            context.report(step: "looking for motion")
             let (report, decision) = await motion.gate(camera: frame.camera.id, frame: gray, settings: settings.motion, at: frame.time)
             if case .skip(let reason) = decision {
                 try await database.transaction {
@@ -107,6 +115,7 @@ struct AnalyzeCaptureHandler: JobHandler {
         var camera: Camera
         var zones: [CameraZone]
         var settings: DetectionSettings
+        var events: EventSettings
         var time: Date
         var bytes: [UInt8]
     }
@@ -132,9 +141,10 @@ struct AnalyzeCaptureHandler: JobHandler {
         // The camera's config was checked when it was written; anything unusable in it keeps the default.
         var ignored = ValidationReport()
         let settings = defaults.applying(cameraConfig: camera.config, report: &ignored)
+        let eventSettings = events.applying(cameraConfig: camera.config, siteTimeZone: "UTC", report: &ignored)
         let media = self.media
         let bytes = try await NIOThreadPool.singleton.runIfActive { try media.read(uri) }
-        return Frame(capture: capture, uri: uri, camera: camera, zones: zones, settings: settings,
+        return Frame(capture: capture, uri: uri, camera: camera, zones: zones, settings: settings, events: eventSettings,
                      time: CaptureTime.frameTime(capturedAt: capture.capturedAt, receivedAt: capture.receivedAt), bytes: bytes)
     }
 
@@ -209,10 +219,8 @@ struct AnalyzeCaptureHandler: JobHandler {
         if let motionArea { analysis["motion_area"] = .number((motionArea * 10_000).rounded() / 10_000) }
         try await repository.record(rows, thumbnails: newThumbnails, capture: frame.capture, analysis: .object(analysis),
                                     analyzedAt: now())
-        var ignored = ValidationReport()
-        let eventSettings = events.applying(cameraConfig: frame.camera.config, siteTimeZone: "UTC", report: &ignored)
         var result = summary
-        if let outcome = try await EventFolding.fold(rows, cameraId: camera, zones: frame.zones, settings: eventSettings, frameTime: time,
+        if let outcome = try await EventFolding.fold(rows, cameraId: camera, zones: frame.zones, settings: frame.events, frameTime: time,
                                                      now: now(), connection: connection, logger: logger) {
             result["event_id"] = .string(outcome.eventId.uuidString.lowercased())
             if outcome.fastPath { result["fast_path"] = .bool(true) }
@@ -234,6 +242,31 @@ struct AnalyzeCaptureHandler: JobHandler {
                                                 retentionUntil: time.addingTimeInterval(thumbnailRetention))
     }
 
+    /// Queues the recording of a camera health finding (its own job: frames to keep, an event to make).
+    private func reportHealth(_ finding: SceneHealth.Finding, frame: Frame, logger: Logger) async throws {
+        let time = now()
+        var payload: [String: JSONValue] = ["camera_id": .string(frame.camera.id.uuidString.lowercased()),
+                                            "capture_id": .string(frame.capture.id.uuidString.lowercased()),
+                                            "at": .number(frame.time.timeIntervalSince1970)]
+        switch finding {
+        case .obstructed(let since, let reason, let scores):
+            payload["kind"] = .string(EventType.cameraObstructed.rawValue)
+            payload["since"] = .number(since.timeIntervalSince1970)
+            payload["reason"] = .string(reason)
+            payload["scores"] = .object(scores.mapValues { .number(($0 * 100).rounded() / 100) })
+        case .shifted(let since, let correlation):
+            payload["kind"] = .string(EventType.sceneShifted.rawValue)
+            payload["since"] = .number(since.timeIntervalSince1970)
+            payload["scores"] = .object(["correlation": .number(correlation)])
+        }
+        let job = JSONValue.object(payload)
+        try await database.transaction { connection in
+            try await JobRepository(connection, logger: logger).enqueue(
+                id: UUIDv7Generator(now: { time }).next(), type: .recordCameraHealth, queue: "events", priority: 1,
+                payload: job, maxAttempts: 5, at: time)
+        }
+    }
+
     /// Marks the capture failed and gives the error that fails the job for good.
     private func failed(_ capture: CaptureRepository.Stored, because reason: String, logger: Logger) async throws -> Unanalysable {
         try await database.transaction {
@@ -243,11 +276,21 @@ struct AnalyzeCaptureHandler: JobHandler {
     }
 }
 
-/// Each camera's motion background and when its frames last reached the detector, kept by this
-/// process. With several worker processes each keeps its own, from the frames it analyses: the
+/// Each camera's motion background, scene health and when its frames last reached the detector,
+/// kept by this process. With several worker processes each keeps its own, from the frames it analyses: the
 /// gate stays conservative (a frame it cannot judge goes to the detector).
 actor MotionMemory {
     private var cameras: [UUID: (detector: MotionDetector, lastAnalysedAt: Date?)] = [:]
+
+    private var health: [UUID: SceneHealth] = [:]
+
+    /// Feeds the camera's scene health; a finding the first time a camera has been blind or turned long enough.
+    func checkHealth(camera: UUID, frame: GrayImage, at time: Date) -> SceneHealth.Finding? {
+        var state = health[camera] ?? SceneHealth()
+        let finding = state.observe(frame, at: time).finding
+        health[camera] = state
+        return finding
+    }
 
     func gate(camera: UUID, frame: GrayImage, settings: MotionSettings, at time: Date) -> (MotionReport, MotionGate.Decision) {
         var entry = cameras[camera] ?? (MotionDetector(settings: settings), nil)

@@ -1,10 +1,8 @@
 import Foundation
 import Logging
-import NIOPosix
 import PostgresNIO
 import VigilCore
 import VigilStore
-import VigilVision
 
 /// Runs `judge_event` jobs: an event's suspicious activities, risk score, summary and decision
 /// trace, and its images (`pre`, `during`, `post` frames kept from staging, an `annotated` copy
@@ -71,7 +69,8 @@ struct JudgeEventHandler: JobHandler {
         var trace = ["detections_grouped:\(ownDetections.count)"]
         if event.isFastPath { trace.append("fast_path") }
         let frames = try await keepFrames(of: event, own: ownDetections, closed: stage == .closed, settings: settings, at: time,
-                                          trace: &trace, logger: logger)
+                                          logger: logger)
+        trace += frames.trace
         trace += assessment.decisionTrace
 
         // The model is asked once the event is whole; a fast-path event is raised on the rules' score at once.
@@ -132,12 +131,7 @@ struct JudgeEventHandler: JobHandler {
         let stored = try await database.transaction { connection -> (announced: Bool?, suspicious: [SuspiciousActivity]) in
             let events = EventRepository(connection, logger: logger)
             guard let announcedBefore = try await events.record(judgement, eventId: event.id, at: time) else { return (nil, []) }
-            for file in frames.derived {
-                try await events.recordDerivedFile(uri: file.uri, byteSize: file.byteSize, checksum: file.checksum, role: file.role.rawValue,
-                                                   cameraId: event.cameraId, eventId: event.id, time: time,
-                                                   retentionUntil: time.addingTimeInterval(retention))
-            }
-            try await events.attach(frames.images, eventId: event.id, cameraId: event.cameraId)
+            try await frames.record(on: events, retention: retention, at: time)
             let suspicious = try await SuspiciousActivityRepository(connection, logger: logger)
                 .record(findings, cameraId: event.cameraId, eventId: event.id, imagePath: frames.annotatedURI,
                         notReportedSince: time.addingTimeInterval(-86_400))
@@ -148,11 +142,18 @@ struct JudgeEventHandler: JobHandler {
             return (announcedBefore, suspicious)
         }
         guard stored.announced != nil else { return .object(["skipped": .string("the event no longer exists")]) }
+        // With the scene before and after the activity in hand, the watched areas are compared.
+        let changes = stage == .closed
+            ? try await SceneEvents(database: database, media: media, logger: logger)
+                .checkWatchedAreas(after: event, camera: evidence.camera, zones: evidence.zones, frames: frames, settings: settings,
+                                   schedule: schedule, scorer: scorer, at: time)
+            : []
         return .object([
             "event_id": .string(event.id.uuidString.lowercased()), "stage": .string(stage.rawValue),
             "risk_score": .number(Double(verdict.score)), "risk_level": .string(verdict.level.rawValue), "scorer": .string(scorerName),
             "images": .array(frames.images.map { .string($0.role) }),
             "suspicious": .array(stored.suspicious.map { .string($0.activityType.rawValue) }),
+            "stock_changed": .array(changes.map { .string($0.uuidString.lowercased()) }),
         ])
     }
 
@@ -221,48 +222,12 @@ struct JudgeEventHandler: JobHandler {
 
     // MARK: Frames
 
-    struct DerivedFile: Sendable {
-        var role: EventImageRole
-        var uri: String
-        var byteSize: Int
-        var checksum: String
-    }
-
-    struct Frames: Sendable {
-        var images: [EventRepository.NewImage] = []
-        var derived: [DerivedFile] = []
-        var captureIds: [String: UUID] = [:]
-        var annotatedURI: String?
-        var annotatedBytes: [UInt8]?
-    }
-
     /// Keeps the event's `pre`, `during` and (once it closed) `post` frames out of staging, and
     /// makes its `annotated` frame and `thumb` from the `during` one.
     private func keepFrames(of event: Event, own: [EventRepository.EventDetection], closed: Bool, settings: EventSettings, at time: Date,
-                            trace: inout [String], logger: Logger) async throws -> Frames {
-        var frames = Frames()
+                            logger: Logger) async throws -> EventFrames {
+        var frames = EventFrames(eventId: event.id, cameraId: event.cameraId, day: event.startedAt)
         let promotion = FramePromotion(database: database, media: media, logger: logger)
-        func keep(_ captureId: UUID?, as role: EventImageRole) async throws -> String? {
-            guard let captureId else {
-                trace.append("\(role.rawValue)_frame_missing")
-                return nil
-            }
-            do {
-                let uri: String
-                switch try await promotion.promote(captureId: captureId, eventId: event.id, now: time) {
-                case .promoted(let kept), .alreadyKept(let kept): uri = kept
-                }
-                frames.images.append(EventRepository.NewImage(role: role, captureId: captureId))
-                frames.captureIds["\(role.rawValue)_capture_id"] = captureId
-                trace.append("\(role.rawValue)_frame_kept")
-                return uri
-            } catch let failure as FramePromotion.Failure {
-                // Retention took the frame first: the event goes without it. (Other errors fail the attempt.)
-                logger.notice("an event frame is gone", metadata: ["role": "\(role.rawValue)", "reason": "\(failure)"])
-                trace.append("\(role.rawValue)_frame_missing")
-                return nil
-            }
-        }
         let best = own.max { $0.confidence < $1.confidence }
         let neighbours = try await database.read { connection -> (pre: UUID?, post: UUID?) in
             let events = EventRepository(connection, logger: logger)
@@ -272,41 +237,12 @@ struct JudgeEventHandler: JobHandler {
                                                                      before: false, within: settings.idle + 30) : nil
             return (pre, post)
         }
-        _ = try await keep(neighbours.pre, as: .pre)
-        let duringURI = try await keep(best?.captureId, as: .during)
-        if closed { _ = try await keep(neighbours.post, as: .post) }
-
-        guard let duringURI, let best, let captureId = best.captureId else { return frames }
-        do {
-            let media = self.media
-            let marks = own.filter { $0.captureId == captureId }
-            let (annotated, thumb) = try await NIOThreadPool.singleton.runIfActive { () throws -> ([UInt8], [UInt8]) in
-                let image = try JPEGDecoder.decode(try media.read(duringURI))
-                let factor = Double(image.width) / Double(max(best.frameWidth, 1))
-                let drawn = FrameAnnotator.annotate(image, marks: marks.map { detection in
-                    FrameAnnotator.Mark(box: PixelBox(x1: detection.box.x1 * factor, y1: detection.box.y1 * factor,
-                                                      x2: detection.box.x2 * factor, y2: detection.box.y2 * factor),
-                                        label: detection.objectType, confidence: detection.confidence)
-                })
-                let whole = PixelBox(x1: 0, y1: 0, x2: Double(drawn.width), y2: Double(drawn.height))
-                let small = drawn.crop(whole, margin: 0, maxSide: 320) ?? drawn
-                return (try JPEGEncoder.encode(drawn), try JPEGEncoder.encode(small, quality: 80))
-            }
-            let device = event.cameraId.uuidString.lowercased()
-            for (role, bytes) in [(EventImageRole.annotated, annotated), (.thumb, thumb)] {
-                let path = FileSystemMediaStore.derivedEventPath(device: device, day: event.startedAt, eventId: event.id, role: role.rawValue)
-                let uri = try await NIOThreadPool.singleton.runIfActive { try media.write(bytes, at: path) }
-                frames.derived.append(DerivedFile(role: role, uri: uri, byteSize: bytes.count, checksum: Digest.sha256Hex(bytes)))
-                frames.images.append(EventRepository.NewImage(role: role, derivedURI: uri))
-                if role == .annotated {
-                    frames.annotatedURI = uri
-                    frames.annotatedBytes = bytes
-                }
-            }
-            trace.append("annotated")
-        } catch {
-            logger.warning("cannot draw an event's annotated frame", metadata: ["error": "\(error)"])
-            trace.append("annotation_failed")
+        try await frames.keep(neighbours.pre, as: .pre, promotion: promotion, at: time, logger: logger)
+        let duringURI = try await frames.keep(best?.captureId, as: .during, promotion: promotion, at: time, logger: logger)
+        if closed { try await frames.keep(neighbours.post, as: .post, promotion: promotion, at: time, logger: logger) }
+        if let duringURI, let captureId = best?.captureId {
+            let marks = own.filter { $0.captureId == captureId }.map { ($0.normalizedBox, $0.objectType, $0.confidence) }
+            try await frames.annotate(duringURI, marks: marks, media: media, logger: logger)
         }
         return frames
     }

@@ -115,6 +115,59 @@ public struct EventRepository: Sendable {
         return open
     }
 
+    /// An event that is whole when it is made (a watched area that changed, a camera covered or
+    /// turned): it never collects detections.
+    public struct Finished: Sendable {
+        public var id: UUID
+        public var cameraId: UUID
+        public var type: EventType
+        public var startedAt: Date
+        public var endedAt: Date
+        public var confidence: Double
+        public var zoneIds: [UUID]
+        public var judgement: Judgement
+
+        public init(id: UUID, cameraId: UUID, type: EventType, startedAt: Date, endedAt: Date, confidence: Double, zoneIds: [UUID],
+                    judgement: Judgement) {
+            self.id = id
+            self.cameraId = cameraId
+            self.type = type
+            self.startedAt = startedAt
+            self.endedAt = endedAt
+            self.confidence = confidence
+            self.zoneIds = zoneIds
+            self.judgement = judgement
+        }
+    }
+
+    /// Stores the event; false when an event with its id and start is there already (a retried job).
+    @discardableResult
+    public func insert(_ event: Finished, at time: Date) async throws -> Bool {
+        let judgement = event.judgement
+        let rows = try await connection.query("""
+            INSERT INTO events (id, batch_id, camera_id, event_type, started_at, ended_at, closed_at, announced_at, risk_score, risk_level,
+                                summary, reasoning, zone_ids, confidence, details, image_path, place)
+            VALUES (\(event.id), \(UUID()), \(event.cameraId), \(event.type.rawValue), \(event.startedAt), \(event.endedAt), \(time), \(time),
+                    \(judgement.riskScore), \(judgement.riskLevel.rawValue), \(judgement.summary), \(judgement.reasoning), \(event.zoneIds),
+                    \(min(max(event.confidence, 0), 1)), \(try judgement.details.jsonText())::jsonb, \(judgement.imagePath),
+                    fn_event_place(\(event.cameraId), \(event.zoneIds)))
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """, logger: logger)
+        for try await _ in rows.decode(UUID.self) { return true }
+        return false
+    }
+
+    /// Whether the camera has an event of this type that started at or after `since` (one covered
+    /// camera is one event, however many workers noticed it).
+    public func exists(cameraId: UUID, type: EventType, since: Date) async throws -> Bool {
+        let rows = try await connection.query("""
+            SELECT 1 FROM events WHERE camera_id = \(cameraId) AND event_type = \(type.rawValue) AND started_at >= \(since) LIMIT 1
+            """, logger: logger)
+        for try await _ in rows.decode(Int.self) { return true }
+        return false
+    }
+
     // MARK: Judging an event
 
     /// A detection as an event's judgement needs it.

@@ -25,6 +25,8 @@ public struct JobRepository: Sendable {
         public static let analyzeCapture = JobType(rawValue: "analyze_capture")
         /// Scoring, explaining and illustrating an event (when it is raised by the fast path, and when it closes).
         public static let judgeEvent = JobType(rawValue: "judge_event")
+        /// Recording a camera that was covered or turned, with its frames.
+        public static let recordCameraHealth = JobType(rawValue: "record_camera_health")
     }
 
     /// Queues a job in the caller's transaction, with its first transition recorded.
