@@ -25,6 +25,8 @@ bench: build
 	scripts/bench-ingest
 	scripts/bench-detect
 	scripts/bench-pipeline
+	scripts/bench-events
+	scripts/bench-live
 
 clean:
 	rm -rf .build

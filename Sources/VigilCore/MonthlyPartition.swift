@@ -54,6 +54,12 @@ public struct MonthlyPartition: Hashable, Sendable {
             : MonthlyPartition(table: table, year: year, month: month + 1)
     }
 
+    public var previous: MonthlyPartition {
+        month == 1
+            ? MonthlyPartition(table: table, year: year - 1, month: 12)
+            : MonthlyPartition(table: table, year: year, month: month - 1)
+    }
+
     /// The partitions from the month holding `date` through `monthsAhead` months after it.
     public static func window(table: String, from date: Date, monthsAhead: Int) -> [MonthlyPartition] {
         var partitions = [MonthlyPartition(table: table, containing: date)]

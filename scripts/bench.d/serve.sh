@@ -27,6 +27,8 @@ start_vigil() {
 }
 
 stop_vigil() {
+    # BENCH_KEEP=1 leaves Vigil running on its data, for a look at what the benchmark made.
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "kept: $DATA (pid $PID, port $PORT)" >&2; return; fi
     kill -TERM "$PID" 2>/dev/null || true
     wait "$PID" 2>/dev/null || true
     rm -rf "$DATA"

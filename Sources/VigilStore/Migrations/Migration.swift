@@ -38,6 +38,7 @@ public enum Migrations {
         Migration0010ObjectTracks.migration,
         Migration0011Events.migration,
         Migration0012LiveUpdates.migration,
+        Migration0013EventSearch.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

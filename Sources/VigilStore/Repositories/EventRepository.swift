@@ -382,31 +382,99 @@ public struct EventRepository: Sendable {
         e.details::text, e.created_at, e.updated_at
         """
 
+    /// A search ranks the newest this many matches: recent events are what people look for, and
+    /// ranking every match of a common word over a year of events would take seconds.
+    public static let searchWindow = 1000
+
     /// Events matching the filter, newest first (or best match first with a query), a page at a
     /// time: `page.after` is the last event of the previous page.
     public func list(_ filter: Filter, page: PageRequest) async throws -> Page<Event> {
-        let query = filter.query.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
-        var cursorTime: Date?
-        var cursorRank: Float?
+        var filter = filter
+        filter.query = filter.query.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        let query = filter.query
+        var cursor: (time: Date, rank: Float, id: UUID)?
         if let after = page.after {
             let rows = try await connection.query("""
                 SELECT started_at, CASE WHEN \(query)::text IS NULL THEN 0 ELSE ts_rank(search_vector, websearch_to_tsquery('english', \(query))) END
                 FROM events WHERE id = \(after)
                 """, logger: logger)
-            for try await (time, rank) in rows.decode((Date, Float).self) {
-                cursorTime = time
-                cursorRank = rank
-            }
-            guard cursorTime != nil else { return Page(rows: [], limit: page.limit, id: \.id) }
+            for try await (time, rank) in rows.decode((Date, Float).self) { cursor = (time, rank, after) }
+            guard cursor != nil else { return Page(rows: [], limit: page.limit, id: \.id) }
         }
+        var candidates: [UUID]?
+        if let query {
+            let found = try await newestMatches(of: query, from: filter.from, to: filter.to)
+            guard let oldest = found.map(\.time).min(), let newest = found.map(\.time).max() else {
+                return Page(rows: [], limit: page.limit, id: \.id)
+            }
+            candidates = found.map(\.id)
+            // The candidates' time span (a millisecond wider: times go through a Double) lets the
+            // database skip the months they are not in.
+            filter.from = oldest.addingTimeInterval(-0.001)
+            filter.to = newest.addingTimeInterval(0.001)
+        }
+        let rows = try await connection.query(matching(filter, candidates: candidates, cursor: cursor, limit: page.limit + 1), logger: logger)
+        return Page(rows: try await decode(rows), limit: page.limit, id: \.id)
+    }
+
+    /// The newest `searchWindow` events whose text matches `query` (web-search syntax), whatever
+    /// their site: the caller reads them under row-level security. All the matches when they are
+    /// fewer (one look at the text index); otherwise month by month from the newest (a month is a
+    /// partition), so a common word reads a month or two, not a year.
+    func newestMatches(of query: String, from: Date?, to: Date?) async throws -> [(id: UUID, time: Date)] {
+        func matches(since: Date?, before: Date?, newestFirst: Bool, limit: Int) async throws -> [(id: UUID, time: Date)] {
+            let rows = try await connection.query("""
+                SELECT id, started_at FROM fn_event_text_matches(websearch_to_tsquery('english', \(query)), \(since)::timestamptz,
+                                                                 \(before)::timestamptz, \(newestFirst), \(limit)::int)
+                """, logger: logger)
+            var found: [(id: UUID, time: Date)] = []
+            for try await (id, time) in rows.decode((UUID, Date).self) { found.append((id, time)) }
+            return found
+        }
+        func newestFirst(_ items: [(id: UUID, time: Date)]) -> [(id: UUID, time: Date)] {
+            items.sorted { ($0.time, $0.id.uuidString) > ($1.time, $1.id.uuidString) }
+        }
+        let all = try await matches(since: from, before: to, newestFirst: false, limit: Self.searchWindow + 1)
+        if all.count <= Self.searchWindow { return newestFirst(all) }
+        var oldest: Date?
+        for try await time in try await connection.query("SELECT min(started_at) FROM events", logger: logger).decode(Date?.self) {
+            oldest = time
+        }
+        let floor = max(from ?? oldest ?? .distantPast, oldest ?? .distantPast)
+        var month = MonthlyPartition(table: "events", containing: to ?? Date().addingTimeInterval(86_400))
+        var found: [(id: UUID, time: Date)] = []
+        let cap = Self.searchWindow + Self.searchWindow / 4
+        while found.count < Self.searchWindow {
+            let since = max(month.start, floor), before = min(to ?? month.end, month.end)
+            let remaining = Self.searchWindow - found.count
+            var inMonth = try await matches(since: since, before: before, newestFirst: false, limit: cap)
+            // A month full of matches: its newest are quickly found by walking it newest first.
+            if inMonth.count == cap { inMonth = try await matches(since: since, before: before, newestFirst: true, limit: remaining) }
+            found += newestFirst(inMonth).prefix(remaining)
+            if month.start <= floor { break }
+            month = month.previous
+        }
+        return found
+    }
+
+    /// The one statement every listing runs: the events the filter lets through (and, for a
+    /// search, among `candidates`), the page after `cursor`, newest first or, for a search, best
+    /// match first. Without a search the cursor compares (started_at, id) alone, which the index
+    /// serves. The cursor's rank is written into the statement: a number the database gave.
+    private func matching(_ filter: Filter, candidates: [UUID]?, cursor: (time: Date, rank: Float, id: UUID)?, limit: Int) -> PostgresQuery {
         let levels = filter.riskLevels.map(\.rawValue), types = filter.eventTypes.map(\.rawValue)
-        let rows = try await connection.query("""
-            WITH matching AS (
+        let ranked = candidates != nil
+        let rankKey = ranked ? "e.rank, " : "", rankValue = ranked ? "\(cursor?.rank ?? 0)::real, " : ""
+        let query = filter.query
+        return """
+            WITH e AS (
                 SELECT e.*, CASE WHEN \(query)::text IS NULL THEN 0::real
                                  ELSE ts_rank(e.search_vector, websearch_to_tsquery('english', \(query))) END AS rank
-                FROM events e
-                WHERE (\(query)::text IS NULL OR e.search_vector @@ websearch_to_tsquery('english', \(query)))
+                FROM events e JOIN cameras c ON c.id = e.camera_id
+                WHERE (\(candidates)::uuid[] IS NULL OR e.id = ANY(\(candidates)))
                   AND (cardinality(\(filter.cameraIds)::uuid[]) = 0 OR e.camera_id = ANY(\(filter.cameraIds)))
+                  AND (cardinality(\(filter.siteIds)::uuid[]) = 0 OR c.site_id = ANY(\(filter.siteIds)))
+                  AND fn_user_sees_site(c.site_id, \(visibleTo)::uuid)
                   AND (\(filter.from)::timestamptz IS NULL OR e.started_at >= \(filter.from))
                   AND (\(filter.to)::timestamptz IS NULL OR e.started_at < \(filter.to))
                   AND (cardinality(\(types)::text[]) = 0 OR e.event_type = ANY(\(types)))
@@ -418,14 +486,12 @@ public struct EventRepository: Sendable {
                   AND (\(filter.hasSuspicious)::bool IS NULL OR \(filter.hasSuspicious) = EXISTS (
                         SELECT 1 FROM suspicious_activity_events s WHERE s.event_id = e.id AND s.timestamp >= e.started_at))
             )
-            SELECT \(unescaped: Self.columns) FROM matching e JOIN cameras c ON c.id = e.camera_id
-            WHERE (cardinality(\(filter.siteIds)::uuid[]) = 0 OR c.site_id = ANY(\(filter.siteIds)))
-              AND fn_user_sees_site(c.site_id, \(visibleTo)::uuid)
-              AND (\(cursorTime)::timestamptz IS NULL OR (e.rank, e.started_at, e.id) < (\(cursorRank)::real, \(cursorTime), \(page.after)))
-            ORDER BY e.rank DESC, e.started_at DESC, e.id DESC
-            LIMIT \(page.limit + 1)
-            """, logger: logger)
-        return Page(rows: try await decode(rows), limit: page.limit, id: \.id)
+            SELECT \(unescaped: Self.columns) FROM e JOIN cameras c ON c.id = e.camera_id
+            WHERE \(cursor?.time)::timestamptz IS NULL
+               OR (\(unescaped: rankKey)e.started_at, e.id) < (\(unescaped: rankValue)\(cursor?.time), \(cursor?.id))
+            ORDER BY \(unescaped: ranked ? "e.rank DESC, " : "")e.started_at DESC, e.id DESC
+            LIMIT \(limit)
+            """
     }
 
     public func find(id: UUID, forUpdate: Bool = false) async throws -> Event? {
