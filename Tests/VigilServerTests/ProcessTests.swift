@@ -141,9 +141,10 @@ struct ProcessTests {
     func configurationErrors() async throws {
         let result = try await LaunchedProcess.run(vigil, ["serve"], environment: [
             "VIGIL_PORT": "eighty", "VIGIL_LOG_FORMAT": "xml", "VIGIL_ROLE": "boss", "VIGIL_DB_MAX_CONNECTIONS": "0",
+            "VIGIL_LLM_URL": "ftp://models.local", "VIGIL_EVENT_IDLE": "1",
         ])
         #expect(result.status == 78)
-        for mention in ["VIGIL_PORT", "VIGIL_LOG_FORMAT", "role", "VIGIL_DB_MAX_CONNECTIONS", "4 problems"] {
+        for mention in ["VIGIL_PORT", "VIGIL_LOG_FORMAT", "role", "VIGIL_DB_MAX_CONNECTIONS", "VIGIL_LLM_URL", "VIGIL_EVENT_IDLE", "6 problems"] {
             #expect(result.output.contains(mention), "\(mention) missing from: \(result.output)")
         }
     }
