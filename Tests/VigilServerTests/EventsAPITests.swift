@@ -214,4 +214,31 @@ struct EventsAPITests {
             #expect(ids(try await app.call(.get, "/api/v1/events")).count == 2, "the administrator sees both")
         }
     }
+
+    @Test("a common word: the newest 1,000 of its matches are ranked and paged, month by month back; older ones are left out")
+    func searchWindow() async throws {
+        try await TestApp.run { app in
+            let camera = UUID(uuidString: try await app.createCamera(#"{"name":"Gate"}"#))!
+            // 1,300 matches a day apart (over three months and more), newest first by number.
+            try await app.database.transaction { connection in
+                try await connection.query("""
+                    INSERT INTO events (id, batch_id, camera_id, event_type, started_at, summary, object_types, place)
+                    SELECT gen_random_uuid(), gen_random_uuid(), \(camera), 'human_detected', \(app.clock.now) - n * interval '2 hours',
+                           'Person number ' || n, '{person}', 'Gate'
+                    FROM generate_series(1, 1300) AS n
+                    """, logger: TestApp.logger)
+            }
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let reply = try await app.call(.get, "/api/v1/events?q=person&limit=200" + (cursor.map { "&after=\($0)" } ?? ""))
+                #expect(reply.status == .ok)
+                seen += reply.items.compactMap { $0.objectValue?["summary"]?.stringValue }
+                cursor = reply["next_cursor"]?.stringValue
+            } while cursor != nil
+            #expect(seen.count == EventRepository.searchWindow && Set(seen).count == seen.count)
+            let numbers = seen.compactMap { Int($0.split(separator: " ").last ?? "") }
+            #expect(numbers.max() == 1000 && numbers.min() == 1, "the newest 1,000: \(numbers.min() ?? 0)...\(numbers.max() ?? 0)")
+        }
+    }
 }
