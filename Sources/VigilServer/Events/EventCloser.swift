@@ -44,10 +44,16 @@ struct EventCloser: Sendable {
     /// the site's time zone.
     func learnBaselines(now: Date, alpha: Double = EWMA.defaultAlpha) async throws {
         let logger = self.logger
-        let cameras = try await database.read { connection in
-            try await CameraRepository(connection, logger: logger).list(CameraRepository.Filter(isActive: true),
-                                                                          page: PageRequest(limit: PageRequest.maximumLimit)).items
-        }
+        var cameras: [Camera] = []
+        var after: UUID?
+        repeat {
+            let page = try await database.read { [after] connection in
+                try await CameraRepository(connection, logger: logger).list(CameraRepository.Filter(isActive: true),
+                                                                              page: PageRequest(after: after, limit: PageRequest.maximumLimit))
+            }
+            cameras += page.items
+            after = page.nextCursor
+        } while after != nil
         let lastWholeHour = Self.hourStart(of: now)
         for camera in cameras {
             try await database.transaction { connection in

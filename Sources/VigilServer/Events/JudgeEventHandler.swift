@@ -36,7 +36,6 @@ struct JudgeEventHandler: JobHandler {
         var tracks: [Int64: (stationarySince: Date?, lastSeenAt: Date)]
         var activity: BaselineComparison
         var classes: [String: BaselineComparison]
-        var baselineUpdated: Date?
     }
 
     func run(_ job: JobRepository.Claimed, context: JobRunContext) async throws -> JSONValue? {
@@ -113,7 +112,6 @@ struct JudgeEventHandler: JobHandler {
             "baseline": .object([
                 "activity_usual": .number(evidence.activity.usual.value), "activity_samples": .number(Double(evidence.activity.usual.samples)),
                 "observed_last_hour": .number(evidence.activity.observed),
-                "age_seconds": evidence.baselineUpdated.map { .number(time.timeIntervalSince($0).rounded()) } ?? .null,
             ]),
             "contributions": .array(assessment.contributions.map { contribution in
                 .object(["factor": .string(contribution.factor), "points": .number(Double(contribution.points)),
@@ -183,8 +181,7 @@ struct JudgeEventHandler: JobHandler {
                 classes[name] = BaselineComparison(observed: Double(seen.byClass[name] ?? 1), usual: classBaselines[name] ?? EWMA())
             }
             return Evidence(event: event, camera: camera, timeZone: timeZone, zones: zones, detections: detections, tracks: tracks,
-                            activity: BaselineComparison(observed: Double(seen.events), usual: usual), classes: classes,
-                            baselineUpdated: nil)
+                            activity: BaselineComparison(observed: Double(seen.events), usual: usual), classes: classes)
         }
     }
 

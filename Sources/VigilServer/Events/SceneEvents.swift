@@ -70,13 +70,7 @@ struct SceneEvents: Sendable {
     /// An id for an event derived from another: the same every time it is derived (so a retried
     /// job finds it made), ordered by `time` like every event id.
     static func derivedId(from source: UUID, _ salt: String, time: Date) -> UUID {
-        var bytes = Array(SHA256.hash(data: Data((source.uuidString + salt).utf8)).prefix(16))
-        let milliseconds = UInt64(max(0, time.timeIntervalSince1970 * 1000))
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - index))) }
-        bytes[6] = (bytes[6] & 0x0F) | 0x70
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+        UUIDv7Generator.uuid(at: time, filling: SHA256.hash(data: Data((source.uuidString + salt).utf8)))
     }
 
     /// After activity: compares the still frame before it with the one after it in each watched
