@@ -166,7 +166,7 @@ public struct AuditEntry: Hashable, Sendable {
     /// Members whose values must never be written to the audit log.
     public static let redactedFields: Set<String> = [
         "password", "password_hash", "mfa_secret", "totp_code", "username_encrypted", "password_encrypted",
-        "token", "key", "api_key", "secret",
+        "token", "key", "api_key", "secret", "credential",
     ]
 
     /// `value` with every secret member (at any depth) replaced by `"[redacted]"`.

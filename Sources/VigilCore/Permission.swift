@@ -48,6 +48,9 @@ public struct Permission: Hashable, Sendable, CustomStringConvertible, Codable {
     public static let eventsRead = Permission("events", "read")
     /// Reviewing events: marking them reviewed, notes, feedback.
     public static let eventsAcknowledge = Permission("events", "acknowledge")
+    public static let alertsRead = Permission("alerts", "read")
+    /// Alert rules and notification channels.
+    public static let alertsConfigure = Permission("alerts", "configure")
     /// Sending frames: cameras with their device token, and `api_client` keys.
     public static let ingestWrite = Permission("ingest", "write")
 }

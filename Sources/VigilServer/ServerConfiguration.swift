@@ -60,6 +60,12 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var jobConcurrency: [String: Int] = [:]
     /// How long a worker holds a job without a heartbeat before another may take it back.
     public var jobLease: TimeInterval = 60
+    /// How people reach this Vigil (`VIGIL_PUBLIC_URL`): notifications link to events under it.
+    public var publicURL: String?
+    /// The address notifications link to: the public one, else this server's own.
+    public var linkBase: String {
+        (publicURL ?? "http://\(host == "0.0.0.0" || host == "::" ? "localhost" : host):\(port)").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+    }
     public var logFormat = LogFormat.text
     public var logLevel = Logger.Level.info
 
@@ -228,6 +234,13 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 configuration.languageModel = model
             } else {
                 problems.append("VIGIL_LLM_URL must be an http:// or https:// address of an OpenAI-compatible API (for example http://localhost:11434/v1)")
+            }
+        }
+        if let url = value("VIGIL_PUBLIC_URL") {
+            if ["http", "https"].contains(StreamURL.scheme(of: url) ?? ""), URL(string: url)?.host != nil {
+                configuration.publicURL = url
+            } else {
+                problems.append("VIGIL_PUBLIC_URL must be the http:// or https:// address people open Vigil at (for example https://vigil.example.org)")
             }
         }
         if let seconds = number("VIGIL_JOB_LEASE", in: 2...3_600, "a number of seconds from 2 to 3600") {

@@ -25,6 +25,8 @@ public struct AppServices: Sendable {
     public var ingestMaxBytes: Int
     /// Finds objects in frames; nil when it could not start (detection is then off).
     public var objectDetector: (any ObjectDetector)?
+    /// Where links in notifications point (`VIGIL_PUBLIC_URL`, else this server).
+    public var linkBase: String
     /// This node's WebSocket clients and what they hear.
     let liveFeed: LiveFeed
 
@@ -32,7 +34,9 @@ public struct AppServices: Sendable {
                 registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                 ids: UUIDv7Generator = UUIDv7Generator(), now: @escaping @Sendable () -> Date = { Date() },
                 loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(), secureCookies: Bool = false,
-                ingestMaxBytes: Int = 8 << 20, objectDetector: (any ObjectDetector)? = nil) {
+                ingestMaxBytes: Int = 8 << 20, objectDetector: (any ObjectDetector)? = nil,
+                linkBase: String = "http://localhost:8080") {
+        self.linkBase = linkBase
         self.objectDetector = objectDetector
         self.database = database
         liveFeed = LiveFeed(database: database, logger: Logger(label: "vigil.live"))
@@ -112,6 +116,10 @@ public enum VigilApplication {
         DeepStackController(apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now),
                             detector: services.objectDetector).addRoutes(to: root)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
+        AlertRulesController(database: database, ids: services.ids, audit: audit, now: services.now).addRoutes(to: api)
+        AlertsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
+        NotificationChannelsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit, now: services.now,
+                                       linkBase: services.linkBase).addRoutes(to: api)
         LiveController(feed: services.liveFeed, database: database).addRoutes(to: api)
         return (router, policy)
     }
@@ -226,8 +234,12 @@ public enum VigilApplication {
                                                   now: services.now, defaults: configuration.detection, motion: MotionMemory(),
                                                   events: configuration.events))
         }
+        handlers.append(EvaluateAlertsHandler(database: services.database, now: services.now))
+        handlers.append(DeliverNotificationHandler(database: services.database, media: services.media, secrets: services.secrets,
+                                                   now: services.now, linkBase: services.linkBase))
         var settings = JobWorker.Settings(workerId: "\(ProcessInfo.processInfo.hostName):\(getpid())", lease: configuration.jobLease)
-        settings.concurrency = configuration.jobConcurrency
+        // A slow mail server must not hold up the webhook: several notifications go out at once.
+        settings.concurrency = [JobRepository.JobType.deliverNotification.rawValue: 4].merging(configuration.jobConcurrency) { _, given in given }
         let closer = EventCloser(database: services.database, defaults: configuration.events, logger: logger.with("service", "events"))
         return [
             JobWorker(settings: settings, handlers: handlers, database: services.database, now: services.now,

@@ -47,7 +47,8 @@ struct Serve: AsyncParsableCommand {
                                        media: FileSystemMediaStore(root: configuration.dataDirectory),
                                        registry: registry, secureCookies: configuration.secureCookies,
                                        ingestMaxBytes: configuration.ingestMaxBytes,
-                                       objectDetector: VigilApplication.loadObjectDetector(configuration: configuration, logger: logger))
+                                       objectDetector: VigilApplication.loadObjectDetector(configuration: configuration, logger: logger),
+                                       linkBase: configuration.linkBase)
             let app = VigilApplication.build(configuration: configuration, services: services,
                                              migrationPolicy: noMigrate ? .requireCurrent : .apply, logger: logger)
             try await app.runService()

@@ -40,6 +40,33 @@ public struct NotificationChannel: Codable, Sendable, Equatable {
         self.updatedAt = updatedAt
     }
 
+    /// Header values of a webhook often carry tokens: shown as `[redacted]`, like the credential
+    /// never shown at all.
+    public static let redactedValue = "[redacted]"
+
+    public func redacted() -> NotificationChannel {
+        var copy = self
+        copy.config = Self.redactingHeaders(config)
+        return copy
+    }
+
+    public static func redactingHeaders(_ config: JSONValue) -> JSONValue {
+        guard var members = config.objectValue, let headers = members["headers"]?.objectValue else { return config }
+        members["headers"] = .object(headers.mapValues { _ in .string(redactedValue) })
+        return .object(members)
+    }
+
+    /// `config` with each header still reading `[redacted]` given back its stored value, so a
+    /// client can send back the settings it read.
+    public static func restoringHeaders(_ config: JSONValue, from stored: JSONValue) -> JSONValue {
+        guard var members = config.objectValue, let headers = members["headers"]?.objectValue else { return config }
+        let old = stored.objectValue?["headers"]?.objectValue ?? [:]
+        members["headers"] = .object(headers.reduce(into: [:]) { result, pair in
+            result[pair.key] = pair.value == .string(redactedValue) ? old[pair.key] ?? pair.value : pair.value
+        })
+        return .object(members)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, name, config
         case channelType = "channel_type", hasCredential = "has_credential", isActive = "is_active", createdBy = "created_by"
@@ -205,6 +232,9 @@ public struct ChannelSettings: Sendable, Equatable {
             }
             let subject = reader.string("subject_template", report: &problems, maxLength: 500) ?? defaultSubject
             MessageTemplate.validate(subject, field: "config.subject_template", report: &problems)
+            if security == .none, username != nil {
+                problems.add("config.security", "none would send the SMTP password unencrypted; use starttls or ssl to log in")
+            }
             let attach = reader.bool("attach_snapshot", report: &problems) ?? true
             let caFile = reader.string("ca_file", report: &problems, maxLength: 1000)
             if let host, let from {

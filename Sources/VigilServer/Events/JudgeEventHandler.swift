@@ -134,6 +134,7 @@ struct JudgeEventHandler: JobHandler {
                 .record(findings, cameraId: event.cameraId, eventId: event.id, imagePath: frames.annotatedURI,
                         notReportedSince: time.addingTimeInterval(-86_400))
             try await events.announce(announcedBefore ? "event.updated" : "event.created", id: event.id, cameraId: event.cameraId)
+            try await AlertEvaluation.queue(eventId: event.id, on: connection, at: time, logger: logger)
             for activity in suspicious {
                 try await events.announce("suspicious_activity.created", id: activity.id, cameraId: event.cameraId)
             }

@@ -63,6 +63,7 @@ struct SceneEvents: Sendable {
             guard try await events.insert(event, at: time) else { return false }
             try await kept.record(on: events, retention: retention, at: time)
             try await events.announce("event.created", id: event.id, cameraId: event.cameraId)
+            try await AlertEvaluation.queue(eventId: event.id, on: connection, at: time, logger: logger)
             return true
         }
     }

@@ -98,6 +98,7 @@ enum ConstraintMessages {
 
     private static let duplicates: [String: (String, String)] = [
         "uq_sites_name": ("site_name_taken", "A site with this name already exists."),
+        "uq_notification_channels_name": ("channel_name_taken", "A notification channel with this name already exists."),
         "uq_cameras_slug": ("camera_slug_taken", "A camera with this name (slug) already exists; choose another name or slug."),
         "uq_cameras_device_id": ("camera_device_id_taken", "Another camera already uses this device_id."),
         "uq_cameras_dvr_channel": ("dvr_channel_taken", "Another camera already uses this channel of the DVR."),

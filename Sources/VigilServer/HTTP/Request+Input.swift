@@ -15,6 +15,11 @@ extension Request {
     /// 400 for text that is not a JSON object. PATCH bodies are merge patches, read the same way
     /// and applied with ``InputDecoding/patch(_:with:)``.
     func jsonObjectBody(context: VigilRequestContext) async throws -> [String: JSONValue] {
+        try await optionalJSONObjectBody(context: context, required: true) ?? [:]
+    }
+
+    /// The body as a JSON object, or nil when there is no body (and `required` is false).
+    func optionalJSONObjectBody(context: VigilRequestContext, required: Bool = false) async throws -> [String: JSONValue]? {
         if let contentType = headers[.contentType],
            !["application/json", "application/merge-patch+json"].contains(where: { contentType.lowercased().hasPrefix($0) }) {
             throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
@@ -27,6 +32,7 @@ extension Request {
             throw APIError(.contentTooLarge, code: "body_too_large",
                            message: "The body is larger than \(context.maxUploadSize) bytes.")
         }
+        if !required, buffer.readableBytes == 0 { return nil }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))

@@ -18,6 +18,19 @@ protocol JobHandler: Sendable {
 /// job fails at once instead of being retried.
 protocol PermanentJobFailure: Error {}
 
+/// An error after which the next attempt should wait as long as the other side asked
+/// (a service's `Retry-After`) rather than the usual back-off.
+protocol RetryAfterJobFailure: Error {
+    var retryAfter: TimeInterval? { get }
+}
+
+/// Not a failure: the job could not run yet (a rate limit) and goes back to the queue until
+/// `until`, its attempt not counted.
+struct JobPostponed: Error {
+    var until: Date
+    var reason: String
+}
+
 /// What a running job may tell the queue: how far it got, and lines for its log.
 final class JobRunContext: Sendable {
     let job: JobRepository.Claimed
@@ -295,8 +308,16 @@ final class JobWorker: Service {
                     try await JobRepository($0, logger: logger).complete(id: job.id, worker: workerId, result: result, now: time)
                 }
                 if !stillHeld { logger.notice("job finished after it was cancelled or taken back; result dropped") }
+            case .finished(.failure(let postponed as JobPostponed)):
+                let held = try await database.transaction {
+                    try await JobRepository($0, logger: logger).postpone(id: job.id, worker: workerId, until: postponed.until,
+                                                                         reason: postponed.reason, now: time)
+                }
+                logger.info("job postponed", metadata: ["type": "\(job.type)", "until": "\(postponed.until)", "reason": "\(postponed.reason)",
+                                                        "held": "\(held)"])
             case .finished(.failure(let error)):
-                let retryAt = time.addingTimeInterval(settings.retry.delay(afterAttempt: job.attempt, unit: random()))
+                let asked = (error as? any RetryAfterJobFailure)?.retryAfter
+                let retryAt = time.addingTimeInterval(asked ?? settings.retry.delay(afterAttempt: job.attempt, unit: random()))
                 // A database error's own description is generic by design; say what the server said.
                 let message = error is PSQLError ? ErrorMiddleware.loggableDescription(of: error) : "\(error)"
                 let outcome = try await database.transaction {

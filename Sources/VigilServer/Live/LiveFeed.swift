@@ -151,6 +151,8 @@ final class LiveFeed: Service, Sendable {
                 switch notice.type {
                 case "event.created", "event.updated":
                     return try await EventRepository(connection, logger: logger).find(id: notice.id).map(Self.json)
+                case "alert.created", "alert.updated":
+                    return try await AlertRepository(connection, logger: logger).find(id: notice.id).map(Self.json)
                 case "suspicious_activity.created":
                     return try await SuspiciousActivityRepository(connection, logger: logger).find(id: notice.id).map(Self.json)
                 case "camera.status":

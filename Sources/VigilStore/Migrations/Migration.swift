@@ -39,6 +39,7 @@ public enum Migrations {
         Migration0011Events.migration,
         Migration0012LiveUpdates.migration,
         Migration0013EventSearch.migration,
+        Migration0014Alerts.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

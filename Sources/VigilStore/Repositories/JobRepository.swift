@@ -204,6 +204,29 @@ public struct JobRepository: Sendable {
         return .notHeld
     }
 
+    /// Puts a running job back in the queue until `until` without counting the attempt: it did
+    /// not run (a channel's rate limit was reached). False when the job was no longer the worker's.
+    public func postpone(id: UUID, worker: String, until: Date, reason: String, now: Date) async throws -> Bool {
+        let rows = try await connection.query("""
+            WITH changed AS (
+                UPDATE jobs SET status = 'queued', next_retry_at = \(until), locked_by = NULL, lease_expires_at = NULL
+                WHERE id = \(id) AND status = 'running' AND locked_by = \(worker)
+                RETURNING id, attempt_number
+            ), attempt AS (
+                DELETE FROM job_attempts a USING changed
+                WHERE a.job_id = changed.id AND a.attempt_number = changed.attempt_number AND a.status = 'started'
+            ), transition AS (
+                INSERT INTO job_transitions (job_id, from_status, to_status, transitioned_at, triggered_by, metadata_json)
+                SELECT id, 'running', 'queued', \(now), 'worker',
+                       jsonb_build_object('postponed_until', \(until)::timestamptz, 'reason', left(\(reason), 500))::text
+                FROM changed
+            )
+            SELECT id FROM changed
+            """, logger: logger)
+        for try await _ in rows.decode(UUID.self) { return true }
+        return false
+    }
+
     /// Running jobs whose lease ran out before `now`: their worker stopped (or lost the database).
     public func expiredLeases(now: Date, limit: Int = 100) async throws -> [(id: UUID, worker: String?, attempt: Int)] {
         let rows = try await connection.query("""

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import PostgresNIO
+import VigilCore
+
+/// The SQL of alert rules.
+public struct AlertRuleRepository: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    public init(_ connection: PostgresConnection, logger: Logger) {
+        self.connection = connection
+        self.logger = logger
+    }
+
+    private static let columns = """
+        id, name, description, enabled, severity, risk_threshold::int8, event_types, object_types, camera_ids, zone_ids, activity_types,
+        min_confidence::float8, schedule::text, quiet_hours::text, dedup_key_template, cooldown_seconds::int8, channel_ids, builtin,
+        created_by, created_at, updated_at
+        """
+
+    /// The rules, by name; only the enabled ones when `enabledOnly`.
+    public func list(enabledOnly: Bool = false) async throws -> [AlertRule] {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM alert_rules WHERE (\(enabledOnly) = FALSE OR enabled) ORDER BY name, id
+            """, logger: logger)
+        return try await decode(rows)
+    }
+
+    public func find(id: UUID, forUpdate: Bool = false) async throws -> AlertRule? {
+        let rows = try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM alert_rules WHERE id = \(id) \(unescaped: forUpdate ? "FOR UPDATE" : "")
+            """, logger: logger)
+        return try await decode(rows).first
+    }
+
+    /// The ids among those an input names that do not exist (or that the caller cannot see), by field.
+    public func missingReferences(_ input: AlertRuleInput) async throws -> [String: [UUID]] {
+        let rows = try await connection.query("""
+            SELECT 'camera_ids'::text, wanted.id FROM unnest(\(input.cameraIds ?? [])::uuid[]) AS wanted(id)
+                WHERE NOT EXISTS (SELECT 1 FROM cameras c WHERE c.id = wanted.id)
+            UNION ALL
+            SELECT 'zone_ids'::text, wanted.id FROM unnest(\(input.zoneIds ?? [])::uuid[]) AS wanted(id)
+                WHERE NOT EXISTS (SELECT 1 FROM camera_zones z WHERE z.id = wanted.id)
+            UNION ALL
+            SELECT 'channel_ids'::text, wanted.id FROM unnest(\(input.channelIds ?? [])::uuid[]) AS wanted(id)
+                WHERE NOT EXISTS (SELECT 1 FROM notification_channels n WHERE n.id = wanted.id)
+            """, logger: logger)
+        var missing: [String: [UUID]] = [:]
+        for try await (field, id) in rows.decode((String, UUID).self) { missing[field, default: []].append(id) }
+        return missing
+    }
+
+    public func create(id: UUID, _ input: AlertRuleInput, createdBy: UUID?) async throws -> AlertRule {
+        try await translatingErrors {
+            let rows = try await connection.query("""
+                INSERT INTO alert_rules (id, name, description, enabled, severity, risk_threshold, event_types, object_types, camera_ids,
+                                         zone_ids, activity_types, min_confidence, schedule, quiet_hours, dedup_key_template,
+                                         cooldown_seconds, channel_ids, created_by)
+                VALUES (\(id), \(input.name), \(input.description), \(input.enabled ?? true), \(input.severity?.rawValue),
+                        \(input.riskThreshold), \((input.eventTypes ?? []).map(\.rawValue)), \(input.objectTypes ?? []),
+                        \(input.cameraIds ?? []), \(input.zoneIds ?? []), \((input.activityTypes ?? []).map(\.rawValue)),
+                        \(input.minConfidence), \(try Self.json(input.schedule))::jsonb, \(try Self.json(input.quietHours))::jsonb,
+                        \(input.dedupKeyTemplate ?? DedupKeyTemplate.default), \(input.cooldownSeconds ?? 300),
+                        \(input.channelIds ?? []), \(createdBy))
+                RETURNING \(unescaped: Self.columns)
+                """, logger: logger)
+            return try await decode(rows)[0]
+        }
+    }
+
+    /// Replaces every field of the rule with the input's; nil when it does not exist.
+    public func update(id: UUID, _ input: AlertRuleInput) async throws -> AlertRule? {
+        try await translatingErrors {
+            let rows = try await connection.query("""
+                UPDATE alert_rules SET
+                    name = \(input.name), description = \(input.description), enabled = \(input.enabled ?? true),
+                    severity = \(input.severity?.rawValue), risk_threshold = \(input.riskThreshold),
+                    event_types = \((input.eventTypes ?? []).map(\.rawValue)), object_types = \(input.objectTypes ?? []),
+                    camera_ids = \(input.cameraIds ?? []), zone_ids = \(input.zoneIds ?? []),
+                    activity_types = \((input.activityTypes ?? []).map(\.rawValue)), min_confidence = \(input.minConfidence),
+                    schedule = \(try Self.json(input.schedule))::jsonb, quiet_hours = \(try Self.json(input.quietHours))::jsonb,
+                    dedup_key_template = \(input.dedupKeyTemplate ?? DedupKeyTemplate.default),
+                    cooldown_seconds = \(input.cooldownSeconds ?? 300), channel_ids = \(input.channelIds ?? [])
+                WHERE id = \(id)
+                RETURNING \(unescaped: Self.columns)
+                """, logger: logger)
+            return try await decode(rows).first
+        }
+    }
+
+    /// Deletes a rule Vigil did not install; false when there is no such rule.
+    public func delete(id: UUID) async throws -> Bool {
+        let rows = try await connection.query("DELETE FROM alert_rules WHERE id = \(id) AND builtin IS NULL RETURNING id", logger: logger)
+        for try await _ in rows.decode(UUID.self) { return true }
+        return false
+    }
+
+    private static func json(_ value: JSONValue?) throws -> String? {
+        guard let value, value != .null else { return nil }
+        return try value.jsonText()
+    }
+
+    private func decode(_ rows: PostgresRowSequence) async throws -> [AlertRule] {
+        var rules: [AlertRule] = []
+        for try await (id, name, description, enabled, severity, risk, eventTypes, objectTypes, cameras, zones, activities, confidence,
+                       schedule, quiet, dedup, cooldown, channels, builtin, createdBy, created, updated)
+            in rows.decode((UUID, String, String?, Bool, String?, Int64?, [String], [String], [UUID], [UUID], [String], Double?, String?,
+                            String?, String, Int64, [UUID], String?, UUID?, Date, Date).self) {
+            rules.append(AlertRule(
+                id: id, name: name, description: description, enabled: enabled, severity: severity.flatMap(Severity.init(rawValue:)),
+                riskThreshold: risk.map(Int.init), eventTypes: eventTypes.compactMap(EventType.init(rawValue:)), objectTypes: objectTypes,
+                cameraIds: cameras, zoneIds: zones, activityTypes: activities.compactMap(ActivityType.init(rawValue:)),
+                minConfidence: confidence.map { ($0 * 1000).rounded() / 1000 }, schedule: try schedule.map(JSONValue.init(jsonText:)),
+                quietHours: try quiet.map(JSONValue.init(jsonText:)), dedupKeyTemplate: dedup, cooldownSeconds: Int(cooldown),
+                channelIds: channels, builtin: builtin, createdBy: createdBy, createdAt: created, updatedAt: updated))
+        }
+        return rules
+    }
+}
