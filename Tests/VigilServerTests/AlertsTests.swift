@@ -204,3 +204,234 @@ struct AlertDeliveryTests {
         }
     }
 }
+
+@Suite("Alert evaluation, lifecycle and failing deliveries")
+struct AlertLifecycleTests {
+    let pushes = EventPipelineTests()
+
+    /// One closed, judged event from a real photo, with only the test's rules enabled.
+    func oneEvent(_ app: TestApp, _ pipeline: AlertPipeline, photo: String = "dog.jpg") async throws -> String {
+        try await app.database.execute("UPDATE alert_rules SET enabled = FALSE WHERE builtin IS NOT NULL")
+        let camera = try await pushes.camera(app)
+        try await pushes.push(app, token: camera.token, photo)
+        try await pipeline.events.analyse()
+        app.clock.advance(by: 40)
+        try await pipeline.events.closer.closeDue(now: app.clock.now)
+        try await pipeline.events.judgeAll()
+        return try #require(try await app.call(.get, "/api/v1/events").items.first?.objectValue?["id"]?.stringValue)
+    }
+
+    @Test("two workers evaluating the same event at once raise one alert per rule")
+    func exactlyOnce() async throws {
+        try await TestApp.run { app in
+            let pipeline = AlertPipeline(app)
+            _ = try await app.createRule(#"{"name":"Anything","cooldown_seconds":0}"#)
+            _ = try await app.createRule(#"{"name":"Dogs","object_types":["dog"],"cooldown_seconds":0}"#)
+            let eventId = try #require(UUID(uuidString: try await oneEvent(app, pipeline)))
+            let time = app.clock.now
+            try await app.database.transaction { connection in
+                for _ in 0..<6 { try await AlertEvaluation.queue(eventId: eventId, on: connection, at: time, logger: TestApp.logger) }
+            }
+            let second = JobWorker(settings: .init(workerId: "alerts-test-2"), handlers: [pipeline.evaluate], database: app.database,
+                                   now: { app.clock.now }, logger: TestApp.logger)
+            async let first: Int = pipeline.evaluateAll()
+            async let other: Int = { var count = 0; while try await second.runNext(pipeline.evaluate) { count += 1 }; return count }()
+            let ran = try await first + other
+            #expect(ran == 7, "the judgement's evaluation and six more")
+            let alerts = try await app.alerts()
+            #expect(alerts.count == 2)
+            #expect(Set(alerts.compactMap { $0["rule_name"]?.stringValue }) == ["Anything", "Dogs"])
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM alert_rule_matches", as: Int.self) == 2)
+            #expect(alerts.allSatisfy { $0["repeat_count"] == .number(0) }, "an event matched again is not a repeat")
+        }
+    }
+
+    @Test("acknowledge, resolve and dismiss with the user recorded, stale versions refused with 409, bulk acknowledge, audited and pushed live")
+    func lifecycle() async throws {
+        try await TestApp.run { app in
+            let pipeline = AlertPipeline(app)
+            let heard = Heard()
+            let listener = Task { try await app.database.listen("vigil_live", onListening: { heard.listening() }) { heard.append($0) } }
+            defer { listener.cancel() }
+            try await eventually("listening") { heard.isListening }
+            for name in ["First", "Second", "Third"] { _ = try await app.createRule(#"{"name":"\#(name)","severity":"high"}"#) }
+            _ = try await oneEvent(app, pipeline)
+            try await pipeline.evaluateAll()
+            let alerts = try await app.alerts()
+            #expect(alerts.count == 3)
+            #expect(alerts.allSatisfy { $0["status"] == .string("delivered") && $0["version_id"] == .number(1) }, "no channels: nothing to wait for")
+
+            // Operators see the alerts of the sites assigned to them, and only those.
+            let olga = try await AccessControlTests().makeUser(app, username: "olga", role: "operator").id
+            _ = try await AccessControlTests().makeUser(app, username: "otto", role: "operator")
+            let site = try #require(alerts[0]["site_id"]?.stringValue.flatMap(UUID.init(uuidString:)))
+            try await app.database.execute("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(olga), \(site))")
+            let token = try #require(try await AccessControlTests().login(app, "olga", "correct horse battery").string("token"))
+            let outsider = try #require(try await AccessControlTests().login(app, "otto", "correct horse battery").string("token"))
+            let id = try #require(alerts[0]["id"]?.stringValue)
+            #expect(try await app.call(.get, "/api/v1/alerts", as: .bearer(outsider)).items.isEmpty)
+            #expect(try await app.call(.get, "/api/v1/alerts/\(id)", as: .bearer(outsider)).errorCode == "alert_not_found")
+            #expect(try await app.call(.get, "/api/v1/alerts", as: .bearer(token)).items.count == 3)
+
+            let acknowledged = try await app.call(.patch, "/api/v1/alerts/\(id)", json: #"{"action":"acknowledge","version_id":1}"#, as: .bearer(token))
+            #expect(acknowledged.status == .ok, "\(acknowledged.text)")
+            #expect(acknowledged["status"] == .string("acknowledged") && acknowledged["version_id"] == .number(2))
+            #expect(acknowledged.string("acknowledged_by")?.lowercased() == olga.uuidString.lowercased())
+            let stale = try await app.call(.patch, "/api/v1/alerts/\(id)", json: #"{"action":"resolve","version_id":1}"#, as: .bearer(token))
+            #expect(stale.status == .conflict && stale.errorCode == "alert_version_conflict")
+            let resolved = try await app.call(.patch, "/api/v1/alerts/\(id)", json: #"{"action":"resolve","version_id":2}"#, as: .bearer(token))
+            #expect(resolved["status"] == .string("resolved") && resolved.string("resolved_by")?.lowercased() == olga.uuidString.lowercased())
+            let late = try await app.call(.patch, "/api/v1/alerts/\(id)", json: #"{"action":"dismiss","version_id":3}"#, as: .bearer(token))
+            #expect(late.status == .conflict && late.errorCode == "alert_transition_invalid")
+            let viewer = try await app.apiKey(role: "viewer")
+            #expect(try await app.call(.patch, "/api/v1/alerts/\(id)", json: #"{"action":"dismiss","version_id":3}"#, as: .apiKey(viewer)).status == .forbidden)
+
+            let ids = alerts.compactMap { $0["id"]?.stringValue }
+            let bulk = try await app.call(.post, "/api/v1/alerts/acknowledge", json: #"{"alert_ids":["\#(ids.joined(separator: "\",\""))"]}"#,
+                                          as: .bearer(token))
+            #expect(bulk["acknowledged"]?.arrayValue?.count == 2)
+            #expect(bulk["skipped"]?.arrayValue?.first?.objectValue?["reason"] == .string("already resolved"))
+            let dismissed = try await app.call(.patch, "/api/v1/alerts/\(ids[1])", json: #"{"action":"dismiss","version_id":2}"#, as: .bearer(token))
+            #expect(dismissed["status"] == .string("dismissed") && dismissed.string("dismissed_by") != nil)
+
+            let active = try await app.call(.get, "/api/v1/alerts?active=true")
+            #expect(active.items.count == 1)
+            #expect(try await app.call(.get, "/api/v1/alerts?status=resolved,dismissed").items.count == 2)
+            #expect(try await app.call(.get, "/api/v1/alerts?status=lost").errorCode == "invalid_parameter")
+
+            let audited = try await app.database.scalar("""
+                SELECT string_agg(action, ',' ORDER BY id) FROM audit_logs WHERE resource_type = 'alert' AND user_id = \(olga)
+                """, as: String.self)
+            #expect(audited == "alert_acknowledged,alert_resolved,alert_acknowledged,alert_acknowledged,alert_dismissed")
+            try await eventually("pushed live") { heard.types.filter { $0 == "alert.updated" }.count == 5 }
+            #expect(heard.types.filter { $0 == "alert.created" }.count == 3)
+        }
+    }
+
+    @Test("429 waits as long as Telegram asks, failures are retried with back-off then failed, a silent webhook times out and is retried")
+    func failingDeliveries() async throws {
+        let services = FakeServices()
+        services.script("/botTOKEN/", [.status(429, body: #"{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}"#)])
+        services.script("/messages", Array(repeating: .status(500, body: #"{"error":{"message":"Service temporarily unavailable","type":"OAuthException","code":2}}"#), count: 4))
+        services.script("/hook", [.silence(.seconds(3))])
+        try await services.run { port in
+            try await TestApp.run { app in
+                let pipeline = AlertPipeline(app)
+                let telegram = try await app.createChannel(name: "Phone", type: "telegram",
+                                                           config: #"{"chat_id":"-100123","base_url":"http://127.0.0.1:\#(port)"}"#, credential: "TOKEN")
+                let whatsapp = try await app.createChannel(name: "WhatsApp", type: "whatsapp", config: """
+                    {"phone_number_id":"1055","recipients":["+6591234567"],"base_url":"http://127.0.0.1:\(port)/v21.0","retry_count":3}
+                    """, credential: "EAAG-token")
+                let hook = try await app.createChannel(name: "Hook", type: "webhook",
+                                                       config: #"{"url":"http://127.0.0.1:\#(port)/hook","timeout_seconds":1}"#)
+                _ = try await app.createRule(#"{"name":"Anything","channel_ids":["\#(telegram)","\#(whatsapp)","\#(hook)"]}"#)
+                _ = try await oneEvent(app, pipeline)
+                try await pipeline.evaluateAll()
+                #expect(try await pipeline.deliverDue() == 3)
+                let retryAt = try await app.database.scalar("""
+                    SELECT extract(epoch FROM next_retry_at)::float8 FROM jobs WHERE job_type = 'deliver_notification' AND payload ->> 'channel_id' = \(telegram.lowercased())
+                    """, as: Double.self)
+                #expect(retryAt == app.clock.now.timeIntervalSince1970 + 7, "Telegram's retry_after, not the usual back-off")
+
+                for _ in 0..<4 {
+                    app.clock.advance(by: 30)
+                    try await pipeline.deliverDue()
+                }
+                let alertId = try #require(try await app.alerts().first?["id"]?.stringValue)
+                let detail = try await app.call(.get, "/api/v1/alerts/\(alertId)")
+                #expect(detail["status"] == .string("delivered"), "every channel is done, one of them failed")
+                let deliveries = detail["deliveries"]?.arrayValue?.compactMap(\.objectValue) ?? []
+                func attempts(_ type: String) -> [String] {
+                    deliveries.filter { $0["channel_type"] == .string(type) }.compactMap { $0["status"]?.stringValue }
+                }
+                #expect(attempts("telegram") == ["retrying", "sent"])
+                #expect(attempts("whatsapp") == ["retrying", "retrying", "retrying", "failed"])
+                #expect(attempts("webhook") == ["retrying", "sent"])
+                let failed = try #require(deliveries.last { $0["channel_type"] == .string("whatsapp") })
+                #expect(failed["response_code"] == .number(500) && failed["error"]?.stringValue?.contains("WhatsApp answered 500") == true)
+                let timedOut = try #require(deliveries.first { $0["channel_type"] == .string("webhook") })
+                #expect(timedOut["error"]?.stringValue?.contains("did not answer within 1000 ms") == true, "\(timedOut)")
+                #expect(try await app.database.scalar("SELECT status FROM jobs WHERE payload ->> 'channel_id' = \(whatsapp.lowercased())",
+                                                      as: String.self) == "failed")
+
+                // What the services received, in their own shapes.
+                let photo = try #require(services.received("/botTOKEN/sendPhoto").last)
+                #expect(photo.headers["content-type"]?.hasPrefix("multipart/form-data; boundary=") == true)
+                #expect(photo.text.contains("name=\"chat_id\"\r\n\r\n-100123") && photo.text.contains("name=\"photo\"; filename=\"vigil-"))
+                let message = try #require(services.received("/v21.0/1055/messages").first)
+                #expect(message.headers["authorization"] == "Bearer EAAG-token")
+                #expect(message.json.objectValue?["messaging_product"] == .string("whatsapp"))
+                #expect(message.json.objectValue?["to"] == .string("+6591234567"))
+                #expect(message.json.objectValue?["text"]?.objectValue?["body"]?.stringValue?.hasPrefix("*Alert*: object_detected at") == true)
+            }
+        }
+    }
+
+    @Test("a channel past its rate limit waits without spending an attempt")
+    func rateLimit() async throws {
+        let services = FakeServices()
+        try await services.run { port in
+            try await TestApp.run { app in
+                let pipeline = AlertPipeline(app)
+                let hook = try await app.createChannel(name: "Hook", type: "webhook",
+                                                       config: #"{"url":"http://127.0.0.1:\#(port)/hook","rate_limit_per_min":1}"#)
+                for name in ["One", "Two"] { _ = try await app.createRule(#"{"name":"\#(name)","channel_ids":["\#(hook)"]}"#) }
+                _ = try await oneEvent(app, pipeline)
+                try await pipeline.evaluateAll()
+                #expect(try await pipeline.deliverDue() == 2)
+                #expect(services.received("/hook").count == 1)
+                let waiting = try await app.database.scalar("""
+                    SELECT status || ' ' || attempt_number || ' ' || (extract(epoch FROM next_retry_at) - \(app.clock.now.timeIntervalSince1970))::int
+                    FROM jobs WHERE job_type = 'deliver_notification' AND status <> 'completed'
+                    """, as: String.self)
+                #expect(waiting == "queued 1 60")
+                app.clock.advance(by: 61)
+                #expect(try await pipeline.deliverDue() == 1)
+                #expect(services.received("/hook").count == 2)
+            }
+        }
+    }
+
+    @Test("a channel test sends a real message and is audited, failed or not")
+    func channelTest() async throws {
+        let services = FakeServices()
+        try await services.run { port in
+            try await TestApp.run { app in
+                let hook = try await app.createChannel(name: "Hook", type: "webhook", config: #"{"url":"http://127.0.0.1:\#(port)/hook"}"#,
+                                                       credential: "whsec")
+                let sent = try await app.call(.post, "/api/v1/notification-channels/\(hook)/test")
+                #expect(sent.status == .ok && sent["status"] == .string("sent") && sent["response_code"] == .number(200))
+                let received = try #require(services.received("/hook").first)
+                #expect(verifyWebhook(received, secret: "whsec") && received.headers["x-vigil-event"] == "test")
+                #expect(received.json.objectValue?["type"] == .string("test"))
+
+                let closed = try freeLocalPort()
+                let dead = try await app.createChannel(name: "Dead", type: "webhook", config: #"{"url":"http://127.0.0.1:\#(closed)/hook","timeout_seconds":2}"#)
+                let failed = try await app.call(.post, "/api/v1/notification-channels/\(dead)/test")
+                #expect(failed.status == .badGateway && failed.errorCode == "notification_test_failed")
+                let audited = try await app.database.scalar("""
+                    SELECT string_agg(status, ',' ORDER BY id) FROM audit_logs WHERE action = 'notification_test'
+                    """, as: String.self)
+                #expect(audited == "success,failure")
+            }
+        }
+    }
+
+    @Test("the dry run says which recent events a rule would match, and why not the others")
+    func dryRun() async throws {
+        try await TestApp.run { app in
+            let pipeline = AlertPipeline(app)
+            let rule = try await app.createRule(#"{"name":"Horses","object_types":["horse"],"risk_threshold":95}"#)
+            _ = try await oneEvent(app, pipeline)
+            let trial = try await app.call(.post, "/api/v1/alert-rules/\(rule)/test")
+            #expect(trial["evaluated"] == .number(1) && trial["matched"] == .number(0))
+            let reasons = trial["results"]?.arrayValue?.first?.objectValue?["reasons"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            #expect(reasons.count == 2, "\(reasons)")
+            #expect(reasons.contains { $0.hasPrefix("no detection horse (seen: ") && $0.contains("dog") })
+            let changed = try await app.call(.post, "/api/v1/alert-rules/\(rule)/test", json: #"{"object_types":["dog"],"risk_threshold":null}"#)
+            #expect(changed["matched"] == .number(1), "\(changed.text)")
+            #expect(changed["results"]?.arrayValue?.first?.objectValue?["dedup_key"]?.stringValue?.hasSuffix(rule.lowercased()) == true)
+            #expect(try await app.alerts().isEmpty, "a dry run raises nothing")
+        }
+    }
+}

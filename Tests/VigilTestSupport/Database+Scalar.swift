@@ -12,3 +12,12 @@ extension Database {
         }
     }
 }
+
+extension Database {
+    /// Runs `query` in a transaction of its own, for tests that set a scene directly.
+    public func execute(_ query: PostgresQuery) async throws {
+        try await transaction { connection in
+            try await connection.query(query, logger: Logger(label: "test"))
+        }
+    }
+}
