@@ -27,6 +27,7 @@ bench: build
 	scripts/bench-pipeline
 	scripts/bench-events
 	scripts/bench-live
+	scripts/bench-alerts
 
 clean:
 	rm -rf .build

@@ -96,15 +96,11 @@ struct EvaluateAlertsHandler: JobHandler {
     static func raise(for subject: AlertSubject, event: Event, rules: [AlertRule], channels: [NotificationChannel],
                       on connection: PostgresConnection, at time: Date, logger: Logger) async throws -> [String: JSONValue] {
         let evaluator = RuleEvaluator()
-        let alerts = AlertRepository(connection, logger: logger)
         let activeChannels = Dictionary(channels.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        var created: [JSONValue] = []
-        var repeated: [JSONValue] = []
-        var deliveries: [JobRepository.NewJob] = []
         let ids = UUIDv7Generator(now: { time })
+        var raisings: [AlertRepository.Raising] = []
         for rule in rules {
             guard let match = evaluator.evaluate(RuleEvaluator.Compiled(rule), on: subject).match else { continue }
-            let channelsOfRule = rule.channelIds.compactMap { activeChannels[$0] }
             let metadata: JSONValue = .object([
                 "event_type": .string(event.eventType.rawValue), "object_type": match.objectType.map(JSONValue.string) ?? .null,
                 "zone_id": match.zoneId.map { .string($0.uuidString.lowercased()) } ?? .null,
@@ -112,14 +108,19 @@ struct EvaluateAlertsHandler: JobHandler {
                 "risk_score": event.riskScore.map { .number(Double($0)) } ?? .null,
                 "activity_type": match.activity.map { .string($0.rawValue) } ?? .null,
             ])
-            let id = ids.next()
-            switch try await alerts.raise(match, id: id, eventId: event.id, cameraId: event.cameraId, personId: event.personId,
-                                          channelIds: channelsOfRule.map(\.id), cooldownSeconds: rule.cooldownSeconds, metadata: metadata,
-                                          at: time) {
+            raisings.append(AlertRepository.Raising(match: match, id: ids.next(), channelIds: rule.channelIds.filter { activeChannels[$0] != nil },
+                                                    cooldownSeconds: rule.cooldownSeconds, metadata: metadata))
+        }
+        let alerts = AlertRepository(connection, logger: logger)
+        let outcomes = try await alerts.raise(raisings, eventId: event.id, cameraId: event.cameraId, personId: event.personId, at: time)
+        var created: [UUID] = []
+        var repeated: [UUID] = []
+        var deliveries: [JobRepository.NewJob] = []
+        for (raising, raised) in outcomes {
+            switch raised {
             case .created(let alertId):
-                created.append(.string(alertId.uuidString.lowercased()))
-                try await alerts.announce("alert.created", id: alertId)
-                for channel in channelsOfRule {
+                created.append(alertId)
+                for channel in raising.channelIds.compactMap({ activeChannels[$0] }) {
                     var report = ValidationReport()
                     let retries = ChannelSettings.parse(channel.channelType, channel.config, report: &report)?.limits.retryCount ?? 3
                     deliveries.append(JobRepository.NewJob(
@@ -129,15 +130,15 @@ struct EvaluateAlertsHandler: JobHandler {
                         maxAttempts: retries + 1, createdAt: time))
                 }
             case .repeated(let alertId):
-                repeated.append(.string(alertId.uuidString.lowercased()))
-                try await alerts.announce("alert.updated", id: alertId)
-            case .alreadyMatched:
-                continue
+                if !repeated.contains(alertId) { repeated.append(alertId) }
             }
         }
+        try await alerts.announce("alert.created", ids: created)
+        try await alerts.announce("alert.updated", ids: repeated.filter { !created.contains($0) })
         try await JobRepository(connection, logger: logger).enqueue(deliveries)
+        func strings(_ ids: [UUID]) -> JSONValue { .array(ids.map { .string($0.uuidString.lowercased()) }) }
         return ["event_id": .string(event.id.uuidString.lowercased()), "rules": .number(Double(rules.count)),
-                "created": .array(created), "repeated": .array(repeated)]
+                "created": strings(created), "repeated": strings(repeated)]
     }
 }
 

@@ -16,66 +16,155 @@ public struct AlertRepository: Sendable {
 
     // MARK: Raising
 
+    /// A rule's match on an event, to become an alert or a repeat of one.
+    public struct Raising: Sendable {
+        public var match: RuleMatch
+        /// The new alert's id, if it comes to one.
+        public var id: UUID
+        public var channelIds: [UUID]
+        public var cooldownSeconds: Int
+        public var metadata: JSONValue
+
+        public init(match: RuleMatch, id: UUID, channelIds: [UUID], cooldownSeconds: Int, metadata: JSONValue) {
+            self.match = match
+            self.id = id
+            self.channelIds = channelIds
+            self.cooldownSeconds = cooldownSeconds
+            self.metadata = metadata
+        }
+    }
+
     public enum Raised: Sendable, Equatable {
         /// A new alert; its channels are to be notified.
         case created(UUID)
         /// The match fell within the cooldown of this alert, which counted it.
         case repeated(UUID)
-        /// This rule had already matched this event (another worker, or an earlier evaluation).
-        case alreadyMatched
     }
 
-    /// What a match becomes. Call inside a transaction: the (event, rule) guard row, the cooldown
-    /// look-up and the alert are written together, and alerts of one dedup key are raised one at a time.
-    public func raise(_ match: RuleMatch, id: UUID, eventId: UUID, cameraId: UUID, personId: UUID?, channelIds: [UUID],
-                      cooldownSeconds: Int, metadata: JSONValue, at time: Date) async throws -> Raised {
-        let guarded = try await connection.query("""
-            INSERT INTO alert_rule_matches (event_id, rule_id, alert_id, matched_at) VALUES (\(eventId), \(match.ruleId), \(id), \(time))
-            ON CONFLICT DO NOTHING RETURNING 1
-            """, logger: logger)
-        var first = false
-        for try await _ in guarded.decode(Int.self) { first = true }
-        guard first else { return .alreadyMatched }
-
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\("alert:" + match.dedupKey), 0))", logger: logger)
-        let latest = try await connection.query("""
-            SELECT id, last_seen_at FROM alerts WHERE dedup_key = \(match.dedupKey)
-            ORDER BY last_seen_at DESC LIMIT 1 FOR UPDATE
-            """, logger: logger)
-        var previous: (id: UUID, lastSeen: Date)?
-        for try await (existing, lastSeen) in latest.decode((UUID, Date).self) { previous = (existing, lastSeen) }
-        if let previous, Cooldown.absorbs(lastSeen: previous.lastSeen, at: time, cooldownSeconds: cooldownSeconds) {
-            try await connection.query("""
-                UPDATE alerts SET repeat_count = repeat_count + 1, last_seen_at = GREATEST(last_seen_at, \(time)) WHERE id = \(previous.id)
-                """, logger: logger)
-            try await connection.query("""
-                UPDATE alert_rule_matches SET alert_id = \(previous.id) WHERE event_id = \(eventId) AND rule_id = \(match.ruleId)
-                """, logger: logger)
-            return .repeated(previous.id)
+    /// What an event's matches become, in a few statements however many rules matched. Call
+    /// inside a transaction. A rule that had already matched this event (another worker, an
+    /// earlier evaluation) is left out: each (event, rule) is raised once. Alerts of one dedup key
+    /// are raised one transaction at a time (advisory locks, taken in key order so two
+    /// evaluations never wait on each other in a circle).
+    public func raise(_ raisings: [Raising], eventId: UUID, cameraId: UUID, personId: UUID?, at time: Date) async throws -> [(Raising, Raised)] {
+        guard !raisings.isEmpty else { return [] }
+        struct Guard: Encodable {
+            var rule_id: UUID
+            var alert_id: UUID
         }
-        // With nothing to deliver, an alert is delivered as soon as it exists.
-        try await connection.query("""
-            INSERT INTO alerts (id, event_id, rule_id, camera_id, person_id, alert_type, severity, message, status, dedup_key,
-                                last_seen_at, channel_ids, metadata, delivered_at, created_at, updated_at)
-            VALUES (\(id), \(eventId), \(match.ruleId), \(cameraId), \(personId), \(match.alertType), \(match.severity.rawValue),
-                    \(match.message), \(channelIds.isEmpty ? "delivered" : "pending"), \(match.dedupKey), \(time), \(channelIds),
-                    \(try metadata.jsonText())::jsonb, \(channelIds.isEmpty ? time : nil), \(time), \(time))
+        let guarded = try await connection.query("""
+            INSERT INTO alert_rule_matches (event_id, rule_id, alert_id, matched_at)
+            SELECT \(eventId), g.rule_id, g.alert_id, \(time)
+            FROM jsonb_to_recordset(\(try raisings.map { Guard(rule_id: $0.match.ruleId, alert_id: $0.id) }.jsonText())::jsonb)
+                AS g(rule_id uuid, alert_id uuid)
+            ON CONFLICT DO NOTHING RETURNING rule_id
             """, logger: logger)
-        if let activity = match.activity {
+        var fresh = Set<UUID>()
+        for try await rule in guarded.decode(UUID.self) { fresh.insert(rule) }
+        let raising = raisings.filter { fresh.contains($0.match.ruleId) }
+        guard !raising.isEmpty else { return [] }
+
+        let keys = Array(Set(raising.map(\.match.dedupKey))).sorted()
+        try await connection.query("""
+            SELECT pg_advisory_xact_lock(hashtextextended('alert:' || k, 0)) FROM unnest(\(keys)::text[]) AS k ORDER BY k
+            """, logger: logger)
+        let latest = try await connection.query("""
+            SELECT DISTINCT ON (dedup_key) dedup_key, id, last_seen_at FROM alerts WHERE dedup_key = ANY(\(keys))
+            ORDER BY dedup_key, last_seen_at DESC
+            """, logger: logger)
+        var last: [String: (id: UUID, seen: Date)] = [:]
+        for try await (key, id, seen) in latest.decode((String, UUID, Date).self) { last[key] = (id, seen) }
+
+        // Each match in turn: a repeat of the key's last alert within its cooldown, else a new alert
+        // (which the next match of the same key may repeat).
+        var outcomes: [(Raising, Raised)] = []
+        var repeats: [UUID: Int] = [:]
+        for item in raising {
+            if let previous = last[item.match.dedupKey],
+               Cooldown.absorbs(lastSeen: previous.seen, at: time, cooldownSeconds: item.cooldownSeconds) {
+                repeats[previous.id, default: 0] += 1
+                last[item.match.dedupKey] = (previous.id, max(previous.seen, time))
+                outcomes.append((item, .repeated(previous.id)))
+            } else {
+                last[item.match.dedupKey] = (item.id, time)
+                outcomes.append((item, .created(item.id)))
+            }
+        }
+
+        struct NewAlert: Encodable {
+            var id: UUID
+            var rule_id: UUID
+            var alert_type: String
+            var severity: String
+            var message: String
+            var dedup_key: String
+            var channel_ids: [UUID]
+            var metadata: JSONValue
+            var delivered: Bool
+        }
+        let created: [NewAlert] = outcomes.compactMap { item, raised in
+            guard case .created = raised else { return nil }
+            // With nothing to deliver, an alert is delivered as soon as it exists.
+            return NewAlert(id: item.id, rule_id: item.match.ruleId, alert_type: item.match.alertType, severity: item.match.severity.rawValue,
+                            message: item.match.message, dedup_key: item.match.dedupKey, channel_ids: item.channelIds,
+                            metadata: item.metadata, delivered: item.channelIds.isEmpty)
+        }
+        if !created.isEmpty {
+            try await connection.query("""
+                INSERT INTO alerts (id, event_id, rule_id, camera_id, person_id, alert_type, severity, message, status, dedup_key,
+                                    last_seen_at, channel_ids, metadata, delivered_at, created_at, updated_at)
+                SELECT n.id, \(eventId), n.rule_id, \(cameraId), \(personId), n.alert_type, n.severity, n.message,
+                       CASE WHEN n.delivered THEN 'delivered' ELSE 'pending' END, n.dedup_key, \(time), n.channel_ids, n.metadata,
+                       CASE WHEN n.delivered THEN \(time)::timestamptz END, \(time), \(time)
+                FROM jsonb_to_recordset(\(try created.jsonText())::jsonb) AS n(
+                    id uuid, rule_id uuid, alert_type text, severity text, message text, dedup_key text, channel_ids uuid[],
+                    metadata jsonb, delivered boolean)
+                """, logger: logger)
+        }
+        if !repeats.isEmpty {
+            struct Repeat: Encodable {
+                var id: UUID
+                var count: Int
+            }
+            try await connection.query("""
+                UPDATE alerts a SET repeat_count = a.repeat_count + r.count, last_seen_at = GREATEST(a.last_seen_at, \(time))
+                FROM jsonb_to_recordset(\(try repeats.map { Repeat(id: $0.key, count: $0.value) }.jsonText())::jsonb) AS r(id uuid, count int4)
+                WHERE a.id = r.id
+                """, logger: logger)
+            let moved = outcomes.compactMap { item, raised -> Guard? in
+                guard case .repeated(let alertId) = raised else { return nil }
+                return Guard(rule_id: item.match.ruleId, alert_id: alertId)
+            }
+            try await connection.query("""
+                UPDATE alert_rule_matches m SET alert_id = g.alert_id
+                FROM jsonb_to_recordset(\(try moved.jsonText())::jsonb) AS g(rule_id uuid, alert_id uuid)
+                WHERE m.event_id = \(eventId) AND m.rule_id = g.rule_id
+                """, logger: logger)
+        }
+        let activities = Array(Set(outcomes.compactMap { item, raised -> String? in
+            guard case .created = raised else { return nil }
+            return item.match.activity?.rawValue
+        }))
+        if !activities.isEmpty {
             try await connection.query("""
                 UPDATE suspicious_activity_events SET alert_sent = TRUE
-                WHERE event_id = \(eventId) AND activity_type = \(activity.rawValue) AND NOT alert_sent
+                WHERE event_id = \(eventId) AND activity_type = ANY(\(activities)) AND NOT alert_sent
                 """, logger: logger)
         }
-        return .created(id)
+        return outcomes
     }
 
-    /// Tells live clients about an alert (`alert.created`, `alert.updated`) when the transaction commits.
+    /// Tells live clients about alerts (`alert.created`, `alert.updated`) when the transaction commits.
     public func announce(_ kind: String, id: UUID) async throws {
+        try await announce(kind, ids: [id])
+    }
+
+    public func announce(_ kind: String, ids: [UUID]) async throws {
+        guard !ids.isEmpty else { return }
         try await connection.query("""
             SELECT pg_notify('vigil_live', json_build_object('type', \(kind)::text, 'id', a.id, 'camera_id', a.camera_id,
                                                              'site_id', c.site_id)::text)
-            FROM alerts a JOIN cameras c ON c.id = a.camera_id WHERE a.id = \(id)
+            FROM alerts a JOIN cameras c ON c.id = a.camera_id WHERE a.id = ANY(\(ids))
             """, logger: logger)
     }
 
