@@ -48,6 +48,8 @@ public struct RetentionReport: Codable, Sendable, Equatable {
     public var orphanFilesRemoved = 0
     /// Object tracks last seen before the detections' retention that no detection names any more.
     public var tracksRemoved = 0
+    /// Records that a rule matched an event, for events past their retention.
+    public var alertGuardsRemoved = 0
 
     public init(dryRun: Bool) {
         self.dryRun = dryRun

@@ -88,10 +88,11 @@ struct TestMailServer {
     let server: TestServer
     let folder: URL
     let caFile: String
+    let security: String
     static let user = "vigil"
     static let password = "mail-s3cret"
 
-    static func start() async throws -> TestMailServer {
+    static func start(security: String = "starttls") async throws -> TestMailServer {
         let folder = try TestPaths.temporaryFolder("vigil-mail")
         let maildir = folder.appendingPathComponent("inbox")
         try FileManager.default.createDirectory(at: maildir, withIntermediateDirectories: true)
@@ -103,8 +104,9 @@ struct TestMailServer {
         guard try await openssl.waitForExit(timeout: .seconds(60)) == 0 else { throw TestAppError("openssl failed: \(openssl.output)") }
         let port = try freeLocalPort()
         let script = TestPaths.packageRoot.appendingPathComponent("Tests/VigilServerTests/Fixtures/smtp-server.py").path
-        let server = try await TestServer("/usr/bin/python3", [script, "\(port)", maildir.path, cert, key, user, password], port: port)
-        return TestMailServer(server: server, folder: folder, caFile: cert)
+        let server = try await TestServer("/usr/bin/python3", [script, "\(port)", maildir.path, cert, key, user, password, security],
+                                           port: port)
+        return TestMailServer(server: server, folder: folder, caFile: cert, security: security)
     }
 
     var port: Int { server.port }
@@ -123,7 +125,7 @@ struct TestMailServer {
 
     /// The config of an email channel that sends here.
     func channelConfig(to: String = "owner@home.test") -> String {
-        #"{"host":"localhost","port":\#(port),"security":"starttls","username":"\#(Self.user)","from":"vigil@home.test","to":["\#(to)"],"ca_file":"\#(caFile)"}"#
+        #"{"host":"localhost","port":\#(port),"security":"\#(security)","username":"\#(Self.user)","from":"vigil@home.test","to":["\#(to)"],"ca_file":"\#(caFile)"}"#
     }
 }
 

@@ -417,6 +417,31 @@ struct AlertLifecycleTests {
         }
     }
 
+    @Test("email over TLS from the first byte; a wrong password is refused for good, not retried")
+    func emailOverTLS() async throws {
+        let mail = try await TestMailServer.start(security: "ssl")
+        defer { Task { await mail.stop() } }
+        try await TestApp.run { app in
+            let channel = try await app.createChannel(name: "Owner", type: "email", config: mail.channelConfig(), credential: TestMailServer.password)
+            let sent = try await app.call(.post, "/api/v1/notification-channels/\(channel)/test")
+            #expect(sent.status == .ok && sent["response_code"] == .number(250), "\(sent.text)")
+            let message = try #require(try mail.messages().first)
+            #expect(message.contains("X-Test-TLS: True") && message.contains("X-Test-Authenticated: True"))
+            #expect(message.contains("Subject: [Vigil] low: test on Vigil"))
+
+            let wrong = try await app.call(.patch, "/api/v1/notification-channels/\(channel)", json: #"{"credential":"not-the-password"}"#)
+            #expect(wrong.status == .ok)
+            let refused = try await app.call(.post, "/api/v1/notification-channels/\(channel)/test")
+            #expect(refused.status == .badGateway && refused.text.contains("535"), "\(refused.text)")
+            let untrusted = try await app.createChannel(name: "Untrusted", type: "email", config: """
+                {"host":"localhost","port":\(mail.port),"security":"ssl","username":"vigil","from":"vigil@home.test","to":["a@home.test"],"timeout_seconds":5}
+                """, credential: TestMailServer.password)
+            let unverified = try await app.call(.post, "/api/v1/notification-channels/\(untrusted)/test")
+            #expect(unverified.status == .badGateway, "a certificate nobody vouches for is not trusted: \(unverified.text)")
+            #expect(try mail.messages().count == 1)
+        }
+    }
+
     @Test("the dry run says which recent events a rule would match, and why not the others")
     func dryRun() async throws {
         try await TestApp.run { app in

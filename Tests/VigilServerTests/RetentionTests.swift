@@ -141,6 +141,32 @@ struct RetentionTests {
         }
     }
 
+    @Test("a rule's match on an event is forgotten with the event; the alert stays")
+    func alertGuards() async throws {
+        try await TestApp.run { app in
+            let camera = try await ingest(app, [])
+            let now = app.clock.now
+            let rule = try #require(try await app.database.scalar("SELECT id FROM alert_rules LIMIT 1", as: UUID.self))
+            try await app.database.transaction { connection in
+                for (index, days) in [400.0, 2].enumerated() {
+                    let alert = UUID(), time = now.addingTimeInterval(-days * 86_400)
+                    try await connection.query("""
+                        INSERT INTO alerts (id, event_id, rule_id, camera_id, alert_type, severity, message, dedup_key, last_seen_at, created_at)
+                        VALUES (\(alert), \(UUID()), \(rule), \(camera), 'human_detected', 'high', 'Person', \("key-\(index)"), \(time), \(time))
+                        """, logger: TestApp.logger)
+                    try await connection.query("""
+                        INSERT INTO alert_rule_matches (event_id, rule_id, alert_id, matched_at)
+                        SELECT event_id, rule_id, id, created_at FROM alerts WHERE id = \(alert)
+                        """, logger: TestApp.logger)
+                }
+            }
+            #expect(try await run(app).perform(now: now, dryRun: true).alertGuardsRemoved == 1)
+            #expect(try await run(app).perform(now: now, dryRun: false).alertGuardsRemoved == 1)
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM alert_rule_matches", as: Int.self) == 1)
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM alerts", as: Int.self) == 2)
+        }
+    }
+
     @Test("when the disk runs short, the oldest media go first, only until there is room")
     func diskPressure() async throws {
         try await TestApp.run { app in

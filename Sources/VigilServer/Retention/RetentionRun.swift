@@ -59,6 +59,16 @@ public struct RetentionRun: Sendable {
             }
         }
 
+        // A rule's match on an event is remembered (so that it is raised once) as long as the event is kept.
+        if let cutoff = policy.partitionCutoff(for: "events", now: now) {
+            while true {
+                let removed = try await database.transaction { try await RetentionRepository($0, logger: logger)
+                    .removeAlertGuards(matchedBefore: cutoff, limit: dryRun ? 1_000_000 : Self.batchSize, dryRun: dryRun) }
+                report.alertGuardsRemoved += removed
+                if dryRun || removed < Self.batchSize { break }
+            }
+        }
+
         // Staging frames, in batches: rows first (committed), then files.
         while true {
             let due = try await database.read { try await RetentionRepository($0, logger: logger)

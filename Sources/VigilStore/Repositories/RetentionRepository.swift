@@ -54,6 +54,22 @@ public struct RetentionRepository: Sendable {
         return 0
     }
 
+    /// Removes (or, dry, counts) up to `limit` records of rules matching events, for matches before
+    /// `cutoff` (their events are gone; the alerts stay). Returns how many.
+    public func removeAlertGuards(matchedBefore cutoff: Date, limit: Int, dryRun: Bool) async throws -> Int {
+        let rows = try await connection.query(dryRun ? """
+            SELECT count(*)::int8 FROM (SELECT 1 FROM alert_rule_matches WHERE matched_at < \(cutoff) LIMIT \(limit)) old
+            """ : """
+            WITH gone AS (
+                DELETE FROM alert_rule_matches WHERE (event_id, rule_id) IN (
+                    SELECT event_id, rule_id FROM alert_rule_matches WHERE matched_at < \(cutoff) LIMIT \(limit))
+                RETURNING 1)
+            SELECT count(*)::int8 FROM gone
+            """, logger: logger)
+        for try await count in rows.decode(Int64.self) { return Int(count) }
+        return 0
+    }
+
     /// Staging frames analysed more than `afterAnalysis` ago, or received more than `hardCap` ago.
     public func dueStagingFrames(now: Date, afterAnalysis: TimeInterval, hardCap: TimeInterval, limit: Int) async throws -> [DueFile] {
         let rows = try await connection.query("""
