@@ -363,6 +363,20 @@ struct AlertLifecycleTests {
                 #expect(message.json.objectValue?["messaging_product"] == .string("whatsapp"))
                 #expect(message.json.objectValue?["to"] == .string("+6591234567"))
                 #expect(message.json.objectValue?["text"]?.objectValue?["body"]?.stringValue?.hasPrefix("*Alert*: object_detected at") == true)
+
+                // Without a frame, Telegram gets sendMessage; a WhatsApp template carries the text as its parameter.
+                #expect(try await app.call(.post, "/api/v1/notification-channels/\(telegram)/test").status == .ok)
+                let text = try #require(services.received("/botTOKEN/sendMessage").first)
+                #expect(text.json.objectValue?["chat_id"] == .string("-100123"))
+                #expect(text.json.objectValue?["text"]?.stringValue?.hasPrefix("test: This is a test notification from Vigil") == true)
+                let templated = try await app.createChannel(name: "Template", type: "whatsapp", config: """
+                    {"phone_number_id":"2077","recipients":["+6591234567"],"base_url":"http://127.0.0.1:\(port)/v21.0","template_name":"vigil_alert","template_language":"en_GB"}
+                    """, credential: "EAAG-token")
+                #expect(try await app.call(.post, "/api/v1/notification-channels/\(templated)/test").status == .ok)
+                let template = try #require(services.received("/v21.0/2077/messages").first?.json.objectValue)
+                #expect(template["type"] == .string("template"))
+                #expect(template["template"]?.objectValue?["name"] == .string("vigil_alert"))
+                #expect(template["template"]?.objectValue?["language"] == .object(["code": .string("en_GB")]))
             }
         }
     }
