@@ -60,6 +60,29 @@ public struct AlertRule: Codable, Sendable, Equatable {
         self.updatedAt = updatedAt
     }
 
+    /// The rule with every field an input sets, and seed 000's defaults for the rest; identity,
+    /// authorship and times stay.
+    public func replacing(with input: AlertRuleInput) -> AlertRule {
+        var rule = self
+        rule.name = input.name
+        rule.description = input.description
+        rule.enabled = input.enabled ?? true
+        rule.severity = input.severity
+        rule.riskThreshold = input.riskThreshold
+        rule.eventTypes = input.eventTypes ?? []
+        rule.objectTypes = input.objectTypes ?? []
+        rule.cameraIds = input.cameraIds ?? []
+        rule.zoneIds = input.zoneIds ?? []
+        rule.activityTypes = input.activityTypes ?? []
+        rule.minConfidence = input.minConfidence
+        rule.schedule = input.schedule == .null ? nil : input.schedule
+        rule.quietHours = input.quietHours == .null ? nil : input.quietHours
+        rule.dedupKeyTemplate = input.dedupKeyTemplate ?? DedupKeyTemplate.default
+        rule.cooldownSeconds = input.cooldownSeconds ?? 300
+        rule.channelIds = input.channelIds ?? []
+        return rule
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, name, description, enabled, severity, schedule, builtin
         case riskThreshold = "risk_threshold", eventTypes = "event_types", objectTypes = "object_types", cameraIds = "camera_ids"

@@ -40,7 +40,7 @@ struct AlertRulesController {
         let rule = try await database.transaction(for: context) { connection in
             let rules = AlertRuleRepository(connection, logger: context.logger)
             try await Self.checkReferences(input, rules)
-            let rule = try await rules.create(id: id, input, createdBy: userId)
+            let rule = try await rules.create(AlertRule(id: id, name: input.name, createdBy: userId).replacing(with: input))
             try await audit.record(AuditTrail.change("alert_rule_created", "alert_rule", id.uuidString.lowercased(),
                                                      details: try input.auditDetails()), context: context, on: connection)
             return rule
@@ -58,7 +58,9 @@ struct AlertRulesController {
             }
             let input = try InputDecoding.patch(AlertRuleInput(current), with: .object(patch))
             try await Self.checkReferences(input, rules)
-            guard let updated = try await rules.update(id: id, input) else { throw APIError.notFound("alert_rule", id.uuidString.lowercased()) }
+            guard let updated = try await rules.update(current.replacing(with: input)) else {
+                throw APIError.notFound("alert_rule", id.uuidString.lowercased())
+            }
             try await audit.record(AuditTrail.change("alert_rule_updated", "alert_rule", id.uuidString.lowercased(),
                                                      details: .changedFields(patch)), context: context, on: connection)
             return updated
@@ -140,13 +142,7 @@ struct AlertRulesController {
                 throw APIError.notFound("alert_rule", id.uuidString.lowercased())
             }
             if let patch, !patch.isEmpty {
-                let input = try InputDecoding.patch(AlertRuleInput(rule), with: .object(patch))
-                rule = AlertRule(id: rule.id, name: input.name, enabled: input.enabled ?? true, severity: input.severity,
-                                 riskThreshold: input.riskThreshold, eventTypes: input.eventTypes ?? [], objectTypes: input.objectTypes ?? [],
-                                 cameraIds: input.cameraIds ?? [], zoneIds: input.zoneIds ?? [], activityTypes: input.activityTypes ?? [],
-                                 minConfidence: input.minConfidence, schedule: input.schedule, quietHours: input.quietHours,
-                                 dedupKeyTemplate: input.dedupKeyTemplate ?? DedupKeyTemplate.default,
-                                 cooldownSeconds: input.cooldownSeconds ?? 300, channelIds: input.channelIds ?? [])
+                rule = rule.replacing(with: try InputDecoding.patch(AlertRuleInput(rule), with: .object(patch)))
             }
             var filter = EventRepository.Filter()
             filter.from = time.addingTimeInterval(-Double(hours) * 3600)

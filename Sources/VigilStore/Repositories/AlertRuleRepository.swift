@@ -51,38 +51,36 @@ public struct AlertRuleRepository: Sendable {
         return missing
     }
 
-    public func create(id: UUID, _ input: AlertRuleInput, createdBy: UUID?) async throws -> AlertRule {
+    /// Stores a new rule: `AlertRule(id:name:...).replacing(with: input)` with its author.
+    public func create(_ rule: AlertRule) async throws -> AlertRule {
         try await translatingErrors {
             let rows = try await connection.query("""
                 INSERT INTO alert_rules (id, name, description, enabled, severity, risk_threshold, event_types, object_types, camera_ids,
                                          zone_ids, activity_types, min_confidence, schedule, quiet_hours, dedup_key_template,
                                          cooldown_seconds, channel_ids, created_by)
-                VALUES (\(id), \(input.name), \(input.description), \(input.enabled ?? true), \(input.severity?.rawValue),
-                        \(input.riskThreshold), \((input.eventTypes ?? []).map(\.rawValue)), \(input.objectTypes ?? []),
-                        \(input.cameraIds ?? []), \(input.zoneIds ?? []), \((input.activityTypes ?? []).map(\.rawValue)),
-                        \(input.minConfidence), \(try Self.json(input.schedule))::jsonb, \(try Self.json(input.quietHours))::jsonb,
-                        \(input.dedupKeyTemplate ?? DedupKeyTemplate.default), \(input.cooldownSeconds ?? 300),
-                        \(input.channelIds ?? []), \(createdBy))
+                VALUES (\(rule.id), \(rule.name), \(rule.description), \(rule.enabled), \(rule.severity?.rawValue), \(rule.riskThreshold),
+                        \(rule.eventTypes.map(\.rawValue)), \(rule.objectTypes), \(rule.cameraIds), \(rule.zoneIds),
+                        \(rule.activityTypes.map(\.rawValue)), \(rule.minConfidence), \(try Self.json(rule.schedule))::jsonb,
+                        \(try Self.json(rule.quietHours))::jsonb, \(rule.dedupKeyTemplate), \(rule.cooldownSeconds), \(rule.channelIds),
+                        \(rule.createdBy))
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows)[0]
         }
     }
 
-    /// Replaces every field of the rule with the input's; nil when it does not exist.
-    public func update(id: UUID, _ input: AlertRuleInput) async throws -> AlertRule? {
+    /// Writes every condition of `rule` over the stored one; nil when it does not exist.
+    public func update(_ rule: AlertRule) async throws -> AlertRule? {
         try await translatingErrors {
             let rows = try await connection.query("""
                 UPDATE alert_rules SET
-                    name = \(input.name), description = \(input.description), enabled = \(input.enabled ?? true),
-                    severity = \(input.severity?.rawValue), risk_threshold = \(input.riskThreshold),
-                    event_types = \((input.eventTypes ?? []).map(\.rawValue)), object_types = \(input.objectTypes ?? []),
-                    camera_ids = \(input.cameraIds ?? []), zone_ids = \(input.zoneIds ?? []),
-                    activity_types = \((input.activityTypes ?? []).map(\.rawValue)), min_confidence = \(input.minConfidence),
-                    schedule = \(try Self.json(input.schedule))::jsonb, quiet_hours = \(try Self.json(input.quietHours))::jsonb,
-                    dedup_key_template = \(input.dedupKeyTemplate ?? DedupKeyTemplate.default),
-                    cooldown_seconds = \(input.cooldownSeconds ?? 300), channel_ids = \(input.channelIds ?? [])
-                WHERE id = \(id)
+                    name = \(rule.name), description = \(rule.description), enabled = \(rule.enabled), severity = \(rule.severity?.rawValue),
+                    risk_threshold = \(rule.riskThreshold), event_types = \(rule.eventTypes.map(\.rawValue)), object_types = \(rule.objectTypes),
+                    camera_ids = \(rule.cameraIds), zone_ids = \(rule.zoneIds), activity_types = \(rule.activityTypes.map(\.rawValue)),
+                    min_confidence = \(rule.minConfidence), schedule = \(try Self.json(rule.schedule))::jsonb,
+                    quiet_hours = \(try Self.json(rule.quietHours))::jsonb, dedup_key_template = \(rule.dedupKeyTemplate),
+                    cooldown_seconds = \(rule.cooldownSeconds), channel_ids = \(rule.channelIds)
+                WHERE id = \(rule.id)
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows).first
