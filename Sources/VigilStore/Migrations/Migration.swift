@@ -40,6 +40,7 @@ public enum Migrations {
         Migration0012LiveUpdates.migration,
         Migration0013EventSearch.migration,
         Migration0014Alerts.migration,
+        Migration0015EventSearchByMonth.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

@@ -389,107 +389,105 @@ public struct EventRepository: Sendable {
     /// Events matching the filter, newest first (or best match first with a query), a page at a
     /// time: `page.after` is the last event of the previous page.
     public func list(_ filter: Filter, page: PageRequest) async throws -> Page<Event> {
-        var filter = filter
-        filter.query = filter.query.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
-        let query = filter.query
-        var cursor: (time: Date, rank: Float, id: UUID)?
+        if let query = filter.query?.trimmingCharacters(in: .whitespaces), !query.isEmpty {
+            return try await search(query, filter, page: page)
+        }
+        var cursor: (time: Date, id: UUID)?
         if let after = page.after {
-            let rows = try await connection.query("""
-                SELECT started_at, CASE WHEN \(query)::text IS NULL THEN 0 ELSE ts_rank(search_vector, websearch_to_tsquery('english', \(query))) END
-                FROM events WHERE id = \(after)
-                """, logger: logger)
-            for try await (time, rank) in rows.decode((Date, Float).self) { cursor = (time, rank, after) }
+            let rows = try await connection.query("SELECT started_at FROM events WHERE id = \(after)", logger: logger)
+            for try await time in rows.decode(Date.self) { cursor = (time, after) }
             guard cursor != nil else { return Page(rows: [], limit: page.limit, id: \.id) }
         }
-        var candidates: [UUID]?
-        if let query {
-            let found = try await newestMatches(of: query, from: filter.from, to: filter.to)
-            guard let oldest = found.map(\.time).min(), let newest = found.map(\.time).max() else {
-                return Page(rows: [], limit: page.limit, id: \.id)
-            }
-            candidates = found.map(\.id)
-            // The candidates' time span (a millisecond wider: times go through a Double) lets the
-            // database skip the months they are not in.
-            filter.from = oldest.addingTimeInterval(-0.001)
-            filter.to = newest.addingTimeInterval(0.001)
-        }
-        let rows = try await connection.query(matching(filter, candidates: candidates, cursor: cursor, limit: page.limit + 1), logger: logger)
+        let rows = try await connection.query(matching(filter, candidates: nil, after: cursor, limit: page.limit + 1), logger: logger)
         return Page(rows: try await decode(rows), limit: page.limit, id: \.id)
     }
 
-    /// The newest `searchWindow` events whose text matches `query` (web-search syntax), whatever
-    /// their site: the caller reads them under row-level security. All the matches when they are
-    /// fewer (one look at the text index); otherwise month by month from the newest (a month is a
-    /// partition), so a common word reads a month or two, not a year.
-    func newestMatches(of query: String, from: Date?, to: Date?) async throws -> [(id: UUID, time: Date)] {
-        func matches(since: Date?, before: Date?, newestFirst: Bool, limit: Int) async throws -> [(id: UUID, time: Date)] {
-            let rows = try await connection.query("""
-                SELECT id, started_at FROM fn_event_text_matches(websearch_to_tsquery('english', \(query)), \(since)::timestamptz,
-                                                                 \(before)::timestamptz, \(newestFirst), \(limit)::int)
-                """, logger: logger)
-            var found: [(id: UUID, time: Date)] = []
-            for try await (id, time) in rows.decode((UUID, Date).self) { found.append((id, time)) }
-            return found
+    /// A text search: the newest `searchWindow` matches (whatever their site) ranked best first,
+    /// then read under row-level security with the other filters, a slice at a time from the
+    /// page's place in that order until the page is full.
+    private func search(_ query: String, _ filter: Filter, page: PageRequest) async throws -> Page<Event> {
+        struct Match {
+            var id: UUID
+            var time: Date
+            var rank: Float
+            /// The id as two big-endian halves: compared as the database compares uuids, without making strings.
+            var idOrder: (UInt64, UInt64)
+
+            init(id: UUID, time: Date, rank: Float) {
+                self.id = id
+                self.time = time
+                self.rank = rank
+                let bytes = withUnsafeBytes(of: id.uuid) { Array($0) }
+                idOrder = (bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }, bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+            }
+
+            var key: (Float, Date, UInt64, UInt64) { (rank, time, idOrder.0, idOrder.1) }
         }
-        func newestFirst(_ items: [(id: UUID, time: Date)]) -> [(id: UUID, time: Date)] {
-            items.sorted { ($0.time, $0.id.uuidString) > ($1.time, $1.id.uuidString) }
+        let rows = try await connection.query("""
+            SELECT id, started_at, rank FROM fn_event_text_search(websearch_to_tsquery('english', \(query)), \(filter.from)::timestamptz,
+                                                                  \(filter.to)::timestamptz, \(Self.searchWindow)::int)
+            """, logger: logger)
+        var matches: [Match] = []
+        for try await (id, time, rank) in rows.decode((UUID, Date, Float).self) { matches.append(Match(id: id, time: time, rank: rank)) }
+        // Best match first, then newest.
+        matches.sort { $0.key > $1.key }
+
+        var position = 0
+        if let after = page.after {
+            if let index = matches.firstIndex(where: { $0.id == after }) {
+                position = index + 1
+            } else {
+                // The previous page's last event left the window (newer matches came): continue from its place in the order.
+                var cursor: (Float, Date, UInt64, UInt64)?
+                let rows = try await connection.query("""
+                    SELECT started_at, ts_rank(search_vector, websearch_to_tsquery('english', \(query))) FROM events WHERE id = \(after)
+                    """, logger: logger)
+                for try await (time, rank) in rows.decode((Date, Float).self) { cursor = Match(id: after, time: time, rank: rank).key }
+                guard let cursor else { return Page(rows: [], limit: page.limit, id: \.id) }
+                position = matches.firstIndex { $0.key < cursor } ?? matches.count
+            }
         }
-        let all = try await matches(since: from, before: to, newestFirst: false, limit: Self.searchWindow + 1)
-        if all.count <= Self.searchWindow { return newestFirst(all) }
-        var oldest: Date?
-        for try await time in try await connection.query("SELECT min(started_at) FROM events", logger: logger).decode(Date?.self) {
-            oldest = time
+        var found: [Event] = []
+        var slice = page.limit + 1
+        var scope = filter
+        scope.query = nil
+        while found.count <= page.limit, position < matches.count {
+            let part = matches[position..<min(position + slice, matches.count)]
+            // The slice's time span (a millisecond wider: times go through a Double) lets the database skip the other months.
+            scope.from = part.map(\.time).min()!.addingTimeInterval(-0.001)
+            scope.to = part.map(\.time).max()!.addingTimeInterval(0.001)
+            let rows = try await connection.query(matching(scope, candidates: part.map(\.id), after: nil, limit: part.count), logger: logger)
+            let read = Dictionary(try await decode(rows).map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            found += part.compactMap { read[$0.id] }
+            position += part.count
+            slice = min(slice * 4, Self.searchWindow)
         }
-        let floor = max(from ?? oldest ?? .distantPast, oldest ?? .distantPast)
-        var month = MonthlyPartition(table: "events", containing: to ?? Date().addingTimeInterval(86_400))
-        var found: [(id: UUID, time: Date)] = []
-        let cap = Self.searchWindow + Self.searchWindow / 4
-        while found.count < Self.searchWindow {
-            let since = max(month.start, floor), before = min(to ?? month.end, month.end)
-            let remaining = Self.searchWindow - found.count
-            var inMonth = try await matches(since: since, before: before, newestFirst: false, limit: cap)
-            // A month full of matches: its newest are quickly found by walking it newest first.
-            if inMonth.count == cap { inMonth = try await matches(since: since, before: before, newestFirst: true, limit: remaining) }
-            found += newestFirst(inMonth).prefix(remaining)
-            if month.start <= floor { break }
-            month = month.previous
-        }
-        return found
+        return Page(rows: Array(found.prefix(page.limit + 1)), limit: page.limit, id: \.id)
     }
 
     /// The one statement every listing runs: the events the filter lets through (and, for a
-    /// search, among `candidates`), the page after `cursor`, newest first or, for a search, best
-    /// match first. Without a search the cursor compares (started_at, id) alone, which the index
-    /// serves. The cursor's rank is written into the statement: a number the database gave.
-    private func matching(_ filter: Filter, candidates: [UUID]?, cursor: (time: Date, rank: Float, id: UUID)?, limit: Int) -> PostgresQuery {
+    /// search, among `candidates`, in any order), newest first after the cursor (`started_at`,
+    /// `id`), which the index serves.
+    private func matching(_ filter: Filter, candidates: [UUID]?, after cursor: (time: Date, id: UUID)?, limit: Int) -> PostgresQuery {
         let levels = filter.riskLevels.map(\.rawValue), types = filter.eventTypes.map(\.rawValue)
-        let ranked = candidates != nil
-        let rankKey = ranked ? "e.rank, " : "", rankValue = ranked ? "\(cursor?.rank ?? 0)::real, " : ""
-        let query = filter.query
         return """
-            WITH e AS (
-                SELECT e.*, CASE WHEN \(query)::text IS NULL THEN 0::real
-                                 ELSE ts_rank(e.search_vector, websearch_to_tsquery('english', \(query))) END AS rank
-                FROM events e JOIN cameras c ON c.id = e.camera_id
-                WHERE (\(candidates)::uuid[] IS NULL OR e.id = ANY(\(candidates)))
-                  AND (cardinality(\(filter.cameraIds)::uuid[]) = 0 OR e.camera_id = ANY(\(filter.cameraIds)))
-                  AND (cardinality(\(filter.siteIds)::uuid[]) = 0 OR c.site_id = ANY(\(filter.siteIds)))
-                  AND fn_user_sees_site(c.site_id, \(visibleTo)::uuid)
-                  AND (\(filter.from)::timestamptz IS NULL OR e.started_at >= \(filter.from))
-                  AND (\(filter.to)::timestamptz IS NULL OR e.started_at < \(filter.to))
-                  AND (cardinality(\(types)::text[]) = 0 OR e.event_type = ANY(\(types)))
-                  AND (cardinality(\(levels)::text[]) = 0 OR e.risk_level = ANY(\(levels)))
-                  AND (\(filter.minRisk)::int IS NULL OR e.risk_score >= \(filter.minRisk))
-                  AND (\(filter.maxRisk)::int IS NULL OR e.risk_score <= \(filter.maxRisk))
-                  AND (\(filter.reviewed)::bool IS NULL OR e.reviewed = \(filter.reviewed))
-                  AND (cardinality(\(filter.objectTypes)::text[]) = 0 OR e.object_types && \(filter.objectTypes))
-                  AND (\(filter.hasSuspicious)::bool IS NULL OR \(filter.hasSuspicious) = EXISTS (
-                        SELECT 1 FROM suspicious_activity_events s WHERE s.event_id = e.id AND s.timestamp >= e.started_at))
-            )
-            SELECT \(unescaped: Self.columns) FROM e JOIN cameras c ON c.id = e.camera_id
-            WHERE \(cursor?.time)::timestamptz IS NULL
-               OR (\(unescaped: rankKey)e.started_at, e.id) < (\(unescaped: rankValue)\(cursor?.time), \(cursor?.id))
-            ORDER BY \(unescaped: ranked ? "e.rank DESC, " : "")e.started_at DESC, e.id DESC
+            SELECT \(unescaped: Self.columns) FROM events e JOIN cameras c ON c.id = e.camera_id
+            WHERE (\(candidates)::uuid[] IS NULL OR e.id = ANY(\(candidates)))
+              AND (cardinality(\(filter.cameraIds)::uuid[]) = 0 OR e.camera_id = ANY(\(filter.cameraIds)))
+              AND (cardinality(\(filter.siteIds)::uuid[]) = 0 OR c.site_id = ANY(\(filter.siteIds)))
+              AND fn_user_sees_site(c.site_id, \(visibleTo)::uuid)
+              AND (\(filter.from)::timestamptz IS NULL OR e.started_at >= \(filter.from))
+              AND (\(filter.to)::timestamptz IS NULL OR e.started_at < \(filter.to))
+              AND (cardinality(\(types)::text[]) = 0 OR e.event_type = ANY(\(types)))
+              AND (cardinality(\(levels)::text[]) = 0 OR e.risk_level = ANY(\(levels)))
+              AND (\(filter.minRisk)::int IS NULL OR e.risk_score >= \(filter.minRisk))
+              AND (\(filter.maxRisk)::int IS NULL OR e.risk_score <= \(filter.maxRisk))
+              AND (\(filter.reviewed)::bool IS NULL OR e.reviewed = \(filter.reviewed))
+              AND (cardinality(\(filter.objectTypes)::text[]) = 0 OR e.object_types && \(filter.objectTypes))
+              AND (\(filter.hasSuspicious)::bool IS NULL OR \(filter.hasSuspicious) = EXISTS (
+                    SELECT 1 FROM suspicious_activity_events s WHERE s.event_id = e.id AND s.timestamp >= e.started_at))
+              AND (\(cursor?.time)::timestamptz IS NULL OR (e.started_at, e.id) < (\(cursor?.time), \(cursor?.id)))
+            ORDER BY e.started_at DESC, e.id DESC
             LIMIT \(limit)
             """
     }
