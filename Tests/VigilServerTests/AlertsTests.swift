@@ -196,7 +196,11 @@ struct AlertDeliveryTests {
                 #expect(after.first?["repeat_count"] == .number(10))
                 #expect(services.received("/hook").count == 1)
                 #expect(try mail.messages().count == 1)
-                let detail = try await app.call(.get, "/api/v1/alerts/\(try #require(alert["id"]?.stringValue))")
+                let alertId = try #require(alert["id"]?.stringValue).lowercased()
+                #expect(try await app.database.scalar("""
+                    SELECT string_agg(action || ' ' || actor, ',' ORDER BY id) FROM audit_logs WHERE resource_id = \(alertId)
+                    """, as: String.self) == "alert_created system:alerts,alert_delivered system:alerts")
+                let detail = try await app.call(.get, "/api/v1/alerts/\(alertId)")
                 let statuses = detail["deliveries"]?.arrayValue?.compactMap { $0.objectValue?["status"]?.stringValue }
                 #expect(statuses == ["sent", "sent"])
                 #expect(detail["event"]?.objectValue?["id"] == alert["event_id"])

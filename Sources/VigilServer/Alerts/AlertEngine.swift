@@ -133,6 +133,17 @@ struct EvaluateAlertsHandler: JobHandler {
                 if !repeated.contains(alertId) { repeated.append(alertId) }
             }
         }
+        // Vigil's own transitions are audited like people's: raised here, delivered when the channels are done.
+        let audit = AuditRepository(connection, logger: logger)
+        for (raising, raised) in outcomes {
+            guard case .created(let alertId) = raised else { continue }
+            try await audit.record(AuditEntry(actor: "system:alerts", action: "alert_created", resourceType: "alert",
+                                              resourceId: alertId.uuidString.lowercased(),
+                                              details: .object(["rule_id": .string(raising.match.ruleId.uuidString.lowercased()),
+                                                                "event_id": .string(event.id.uuidString.lowercased()),
+                                                                "severity": .string(raising.match.severity.rawValue)])),
+                                   id: ids.next(), at: time)
+        }
         try await alerts.announce("alert.created", ids: created)
         try await alerts.announce("alert.updated", ids: repeated.filter { !created.contains($0) })
         try await JobRepository(connection, logger: logger).enqueue(deliveries)

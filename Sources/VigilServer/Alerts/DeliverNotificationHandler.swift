@@ -92,7 +92,13 @@ struct DeliverNotificationHandler: JobHandler {
             let settled = try await alerts.record(AlertRepository.DeliveryAttempt(
                 alertId: alert.id, channelId: channel.id, channelType: channel.channelType, jobId: job.id, attempt: job.attempt,
                 status: status, responseCode: code, error: error, latencyMs: latency, attemptedAt: time))
-            if settled { try await alerts.announce("alert.updated", id: alert.id) }
+            if settled {
+                try await AuditRepository(connection, logger: logger).record(
+                    AuditEntry(actor: "system:alerts", action: "alert_delivered", resourceType: "alert", resourceId: alert.id.uuidString.lowercased(),
+                               details: .object(["last_channel": .string(channel.channelType.rawValue), "last_status": .string(status.rawValue)])),
+                    id: UUIDv7Generator(now: { time }).next(), at: time)
+                try await alerts.announce("alert.updated", id: alert.id)
+            }
         }
     }
 
