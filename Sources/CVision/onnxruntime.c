@@ -11,7 +11,8 @@ struct cv_session {
     OrtSession *session;
     OrtMemoryInfo *memory;
     char *input_name;
-    char *output_name;
+    char **output_names;
+    size_t output_count;
 };
 
 static const OrtApi *ort(void) {
@@ -35,8 +36,11 @@ void cv_session_destroy(cv_session *s) {
     OrtAllocator *allocator = NULL;
     if (s->api->GetAllocatorWithDefaultOptions(&allocator) == NULL && allocator) {
         if (s->input_name) allocator->Free(allocator, s->input_name);
-        if (s->output_name) allocator->Free(allocator, s->output_name);
+        for (size_t i = 0; s->output_names && i < s->output_count; i++) {
+            if (s->output_names[i]) allocator->Free(allocator, s->output_names[i]);
+        }
     }
+    free(s->output_names);
     if (s->memory) s->api->ReleaseMemoryInfo(s->memory);
     if (s->session) s->api->ReleaseSession(s->session);
     if (s->env) s->api->ReleaseEnv(s->env);
@@ -66,11 +70,24 @@ cv_session *cv_session_create(const char *model_path, int threads, char *error, 
     }
     api->ReleaseSessionOptions(options);
     OrtAllocator *allocator = NULL;
+    size_t outputs = 0;
     if (failed(api, api->GetAllocatorWithDefaultOptions(&allocator), error, error_size)
         || failed(api, api->SessionGetInputName(s->session, 0, allocator, &s->input_name), error, error_size)
-        || failed(api, api->SessionGetOutputName(s->session, 0, allocator, &s->output_name), error, error_size)) {
+        || failed(api, api->SessionGetOutputCount(s->session, &outputs), error, error_size)) {
         cv_session_destroy(s);
         return NULL;
+    }
+    s->output_names = calloc(outputs ? outputs : 1, sizeof(char *));
+    if (!s->output_names) {
+        cv_session_destroy(s);
+        return NULL;
+    }
+    s->output_count = outputs;
+    for (size_t i = 0; i < outputs; i++) {
+        if (failed(api, api->SessionGetOutputName(s->session, i, allocator, &s->output_names[i]), error, error_size)) {
+            cv_session_destroy(s);
+            return NULL;
+        }
     }
     return s;
 }
@@ -120,44 +137,87 @@ int64_t cv_session_metadata(cv_session *s, const char *key, char *value, size_t 
     return result;
 }
 
-int64_t cv_session_run(cv_session *s, const float *input, const int64_t *input_dims, size_t input_rank,
-                       float *output, size_t output_capacity, int64_t *output_dims, size_t *output_rank,
-                       char *error, size_t error_size) {
+/// Runs the model on one float tensor and copies its first `wanted` outputs, one after another,
+/// into `output`; each output's value count goes to `counts` (and the first one's shape to
+/// `first_dims`, its rank to `first_rank`, when given). Returns the total count, or -1.
+static int64_t run_outputs(cv_session *s, const float *input, const int64_t *input_dims, size_t input_rank, size_t wanted,
+                           float *output, size_t output_capacity, int64_t *counts, int64_t *first_dims, size_t *first_rank,
+                           char *error, size_t error_size) {
     const OrtApi *api = s->api;
+    if (wanted == 0 || wanted > s->output_count) {
+        snprintf(error, error_size, "the model has %zu outputs; %zu were asked for", s->output_count, wanted);
+        return -1;
+    }
     size_t elements = 1;
     for (size_t i = 0; i < input_rank; i++) elements *= (size_t)input_dims[i];
     OrtValue *input_value = NULL;
-    OrtValue *output_value = NULL;
+    OrtValue **output_values = calloc(wanted, sizeof(OrtValue *));
+    if (!output_values) return -1;
     int64_t result = -1;
     if (failed(api, api->CreateTensorWithDataAsOrtValue(s->memory, (void *)input, elements * sizeof(float), input_dims, input_rank,
                                                         ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, &input_value), error, error_size)) {
+        free(output_values);
         return -1;
     }
     const char *input_names[] = {s->input_name};
-    const char *output_names[] = {s->output_name};
-    if (!failed(api, api->Run(s->session, NULL, input_names, (const OrtValue *const *)&input_value, 1, output_names, 1, &output_value),
-                error, error_size)) {
-        OrtTensorTypeAndShapeInfo *shape = NULL;
-        size_t count = 0, rank = 0;
-        float *data = NULL;
-        if (!failed(api, api->GetTensorTypeAndShape(output_value, &shape), error, error_size)) {
-            if (!failed(api, api->GetTensorShapeElementCount(shape, &count), error, error_size)
-                && !failed(api, api->GetDimensionsCount(shape, &rank), error, error_size)
-                && rank <= *output_rank
-                && !failed(api, api->GetDimensions(shape, output_dims, rank), error, error_size)
-                && !failed(api, api->GetTensorMutableData(output_value, (void **)&data), error, error_size)) {
-                if (count > output_capacity) {
-                    snprintf(error, error_size, "the model's output has %zu values, more than the %zu expected", count, output_capacity);
-                } else {
-                    memcpy(output, data, count * sizeof(float));
-                    *output_rank = rank;
-                    result = (int64_t)count;
+    if (!failed(api, api->Run(s->session, NULL, input_names, (const OrtValue *const *)&input_value, 1,
+                              (const char *const *)s->output_names, wanted, output_values), error, error_size)) {
+        size_t used = 0;
+        int ok = 1;
+        for (size_t o = 0; o < wanted && ok; o++) {
+            OrtTensorTypeAndShapeInfo *shape = NULL;
+            size_t count = 0, rank = 0;
+            float *data = NULL;
+            ok = 0;
+            if (!failed(api, api->GetTensorTypeAndShape(output_values[o], &shape), error, error_size)) {
+                if (!failed(api, api->GetTensorShapeElementCount(shape, &count), error, error_size)
+                    && !failed(api, api->GetDimensionsCount(shape, &rank), error, error_size)
+                    && !failed(api, api->GetTensorMutableData(output_values[o], (void **)&data), error, error_size)) {
+                    if (used + count > output_capacity) {
+                        snprintf(error, error_size, "the model's outputs have more than the %zu values expected", output_capacity);
+                    } else if (o == 0 && first_dims && first_rank
+                               && (rank > *first_rank || failed(api, api->GetDimensions(shape, first_dims, rank), error, error_size))) {
+                        if (rank > *first_rank) snprintf(error, error_size, "the model's output has %zu dimensions, more than expected", rank);
+                    } else {
+                        if (o == 0 && first_rank) *first_rank = rank;
+                        memcpy(output + used, data, count * sizeof(float));
+                        counts[o] = (int64_t)count;
+                        used += count;
+                        ok = 1;
+                    }
                 }
+                api->ReleaseTensorTypeAndShapeInfo(shape);
             }
-            api->ReleaseTensorTypeAndShapeInfo(shape);
         }
-        api->ReleaseValue(output_value);
+        if (ok) result = (int64_t)used;
     }
+    for (size_t o = 0; o < wanted; o++) {
+        if (output_values[o]) api->ReleaseValue(output_values[o]);
+    }
+    free(output_values);
     api->ReleaseValue(input_value);
     return result;
+}
+
+int64_t cv_session_run(cv_session *s, const float *input, const int64_t *input_dims, size_t input_rank,
+                       float *output, size_t output_capacity, int64_t *output_dims, size_t *output_rank,
+                       char *error, size_t error_size) {
+    int64_t count = 0;
+    return run_outputs(s, input, input_dims, input_rank, 1, output, output_capacity, &count, output_dims, output_rank,
+                       error, error_size);
+}
+
+size_t cv_session_output_count(cv_session *s) {
+    return s->output_count;
+}
+
+int64_t cv_session_run_all(cv_session *s, const float *input, const int64_t *input_dims, size_t input_rank,
+                           float *output, size_t output_capacity, int64_t *counts, size_t max_outputs,
+                           char *error, size_t error_size) {
+    if (max_outputs < s->output_count) {
+        snprintf(error, error_size, "the model has %zu outputs, more than the %zu expected", s->output_count, max_outputs);
+        return -1;
+    }
+    return run_outputs(s, input, input_dims, input_rank, s->output_count, output, output_capacity, counts, NULL, NULL,
+                       error, error_size);
 }

@@ -48,6 +48,26 @@ public final class InferenceSession: @unchecked Sendable {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// Runs the model on `input` (shaped `shape`) and returns every output, in the model's order.
+    public func runAll(_ input: [Float], shape: [Int64], outputCapacity: Int) throws(VisionError) -> [[Float]] {
+        let outputs = cv_session_output_count(session)
+        var output = [Float](repeating: 0, count: outputCapacity)
+        var counts = [Int64](repeating: 0, count: outputs)
+        var error = [CChar](repeating: 0, count: 512)
+        let total = input.withUnsafeBufferPointer { inputBuffer in
+            output.withUnsafeMutableBufferPointer { outputBuffer in
+                cv_session_run_all(session, inputBuffer.baseAddress, shape, shape.count, outputBuffer.baseAddress, outputCapacity,
+                                   &counts, outputs, &error, error.count)
+            }
+        }
+        guard total >= 0 else { throw .model(Self.text(error)) }
+        var start = 0
+        return counts.map { count in
+            defer { start += Int(count) }
+            return Array(output[start..<start + Int(count)])
+        }
+    }
+
     /// Runs the model on `input` (shaped `shape`) and returns its first output and that output's shape.
     public func run(_ input: [Float], shape: [Int64], outputCapacity: Int) throws(VisionError) -> (values: [Float], shape: [Int64]) {
         var output = [Float](repeating: 0, count: outputCapacity)

@@ -137,14 +137,22 @@ public final class ONNXObjectDetector: Sendable {
         return NonMaximumSuppression.apply(found)
     }
 
-    /// The letterboxed frame as three planes in the model's channel order and pixel scale, resized
-    /// bilinearly with pixel centres aligned (as OpenCV's `INTER_LINEAR` does), padded with grey 114.
+    /// The letterboxed frame as three planes in the model's channel order and pixel scale, padded with grey 114.
     public func planes(_ image: BGRImage, letterbox: Letterbox) -> [Float] {
+        ImagePlanes.letterboxed(image, letterbox: letterbox, bgr: format.isBGR, scale: format.pixelScale, pad: 114)
+    }
+}
+
+/// Model inputs made from frames.
+public enum ImagePlanes {
+    /// `image` resized into `letterbox` as three planes (B, G, R when `bgr`, else R, G, B), each
+    /// value times `scale`, the rest `pad`. Resized bilinearly with pixel centres aligned (as
+    /// OpenCV's `INTER_LINEAR` does).
+    public static func letterboxed(_ image: BGRImage, letterbox: Letterbox, bgr: Bool, scale: Float, pad: Float) -> [Float] {
         let plane = letterbox.inputWidth * letterbox.inputHeight
-        let scale = format.pixelScale
-        var planes = [Float](repeating: 114 * scale, count: 3 * plane)
+        var planes = [Float](repeating: pad * scale, count: 3 * plane)
         // Source channel c (B, G, R in memory) goes to plane c for BGR models, to plane 2 - c for RGB ones.
-        let destination = format.isBGR ? [0, 1, 2] : [2, 1, 0]
+        let destination = bgr ? [0, 1, 2] : [2, 1, 0]
         let scaleX = Double(image.width) / Double(letterbox.scaledWidth)
         let scaleY = Double(image.height) / Double(letterbox.scaledHeight)
         image.pixels.withUnsafeBufferPointer { pixels in

@@ -299,3 +299,4 @@ struct AlertLifecycleLogicTests {
         #expect(report.problems.count == 2)
     }
 }
+

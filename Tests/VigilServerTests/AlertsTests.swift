@@ -198,7 +198,7 @@ struct AlertDeliveryTests {
                 #expect(try mail.messages().count == 1)
                 let alertId = try #require(alert["id"]?.stringValue).lowercased()
                 #expect(try await app.database.scalar("""
-                    SELECT string_agg(action || ' ' || actor, ',' ORDER BY id) FROM audit_logs WHERE resource_id = \(alertId)
+                    SELECT string_agg(action || ' ' || actor, ',' ORDER BY action) FROM audit_logs WHERE resource_id = \(alertId)
                     """, as: String.self) == "alert_created system:alerts,alert_delivered system:alerts")
                 let detail = try await app.call(.get, "/api/v1/alerts/\(alertId)")
                 let statuses = detail["deliveries"]?.arrayValue?.compactMap { $0.objectValue?["status"]?.stringValue }

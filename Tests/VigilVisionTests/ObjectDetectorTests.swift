@@ -109,6 +109,20 @@ struct YOLOv8DetectorTests {
     }
 }
 
+/// What a reference script of scripts/vision prints, run in the Python environment scripts/install-deps makes.
+func referenceRun(_ script: String, _ arguments: [String]) throws -> Data {
+    let process = Process()
+    process.executableURL = packageRoot.appendingPathComponent(".vendor/python/bin/python")
+    process.arguments = [packageRoot.appendingPathComponent("scripts/vision/\(script)").path] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "\(script) failed")
+    return data
+}
+
 /// The parity check: Vigil's detections for the darknet photos against the reference run of the
 /// same model through Python's onnxruntime with YOLOX's official preprocessing and decoding
 /// (scripts/vision/onnxruntime_reference.py, in the environment scripts/install-deps makes).
@@ -128,15 +142,7 @@ struct ParityTests {
     @Test("every photo: the same classes, boxes overlapping at IoU 0.95 or more, confidences within 0.02")
     func parity() throws {
         let photos = ["dog.jpg", "person.jpg", "kite.jpg", "horses.jpg", "eagle.jpg", "giraffe.jpg"].map { "/usr/share/darknet/data/\($0)" }
-        let process = Process()
-        process.executableURL = packageRoot.appendingPathComponent(".vendor/python/bin/python")
-        process.arguments = [packageRoot.appendingPathComponent("scripts/vision/onnxruntime_reference.py").path, "detect", modelPath] + photos
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let data = try referenceRun("onnxruntime_reference.py", ["detect", modelPath] + photos)
         let references = try JSONDecoder().decode([Reference].self, from: data)
         #expect(references.count == photos.count)
         // Both sides must agree on everything clearly above Vigil's floor of 0.3; an object near

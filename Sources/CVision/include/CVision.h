@@ -35,4 +35,14 @@ int64_t cv_session_run(cv_session *session, const float *input, const int64_t *i
                        float *output, size_t output_capacity, int64_t *output_dims, size_t *output_rank,
                        char *error, size_t error_size);
 
+/// How many outputs the model has.
+size_t cv_session_output_count(cv_session *session);
+
+/// Runs the model on one float tensor and copies all its outputs, in the model's order, one after
+/// another into `output` (at most `output_capacity` floats); each output's value count goes to
+/// `counts` (room for `max_outputs`). Returns the total number of floats, or -1 with the reason in `error`.
+int64_t cv_session_run_all(cv_session *session, const float *input, const int64_t *input_dims, size_t input_rank,
+                           float *output, size_t output_capacity, int64_t *counts, size_t max_outputs,
+                           char *error, size_t error_size);
+
 #endif
