@@ -91,6 +91,36 @@ struct LiveUpdatesTests {
         }
     }
 
+    @Test("a raised alert and its acknowledgement reach a connected client, with the alert itself")
+    func alerts() async throws {
+        try await TestApp.run(live: true) { app in
+            let port = try #require(app.client.port)
+            let camera = UUID(uuidString: try await app.createCamera(#"{"name":"Gate"}"#))!
+            _ = try await app.createRule(#"{"name":"Anything at the gate","severity":"high"}"#)
+            let inbox = Inbox()
+            async let closed = Self.listen("ws://localhost:\(port)/api/v1/ws", headers: [.xAPIKeyForTests: app.adminKey], inbox: inbox) {
+                $0.types.contains("alert.updated")
+            }
+            try await eventually("the client is connected") { inbox.types.contains("hello") }
+            let eventId = try await Self.seedEvent(app.database, camera: camera)
+            try await app.database.transaction { connection in
+                try await AlertEvaluation.queue(eventId: eventId, on: connection, at: app.clock.now, logger: TestApp.logger)
+            }
+            let evaluate = EvaluateAlertsHandler(database: app.database, now: { app.clock.now })
+            let worker = JobWorker(settings: .init(workerId: "live-alerts"), handlers: [evaluate], database: app.database,
+                                   now: { app.clock.now }, logger: TestApp.logger)
+            #expect(try await worker.runNext(evaluate))
+            try await eventually("alert.created arrives") { inbox.types.contains("alert.created") }
+            let created = try #require(inbox.first("alert.created"))
+            #expect(created["rule_name"] == .string("Anything at the gate") && created["severity"] == .string("high"))
+            #expect(created["camera_name"] == .string("Gate") && created["status"] == .string("delivered"))
+            let id = try #require(created["id"]?.stringValue)
+            #expect(try await app.call(.patch, "/api/v1/alerts/\(id)", json: #"{"action":"acknowledge","version_id":1}"#).status == .ok)
+            _ = try await closed
+            #expect(try #require(inbox.first("alert.updated"))["status"] == .string("acknowledged"))
+        }
+    }
+
     @Test("a viewer of site A hears site A's events and camera changes, and nothing of site B")
     func siteIsolation() async throws {
         try await TestApp.run(live: true) { app in
