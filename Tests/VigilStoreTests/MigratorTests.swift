@@ -42,10 +42,11 @@ struct MigratorTests {
             #expect(tables == ["activity_baselines", "alert_deliveries", "alert_rule_matches", "alert_rules", "alerts", "api_keys", "audit_logs", "audit_logs_default", "baseline_progress", "camera_zones",
                                "cameras", "captures", "captures_default", "class_baselines", "detections", "detections_default",
                                "device_connectivity_logs", "device_connectivity_logs_default", "dvrs", "event_feedback", "event_images",
-                               "events", "events_default", "job_attempts", "job_logs", "job_transitions", "jobs", "login_throttles",
-                               "media_files", "notification_channels", "object_tracks", "permissions_matrix", "roles", "schema_migrations", "sessions", "sites",
-                               "suspicious_activity_events", "suspicious_activity_events_default", "user_site_assignments", "users",
-                               "video_clips"])
+                               "events", "events_default", "face_embeddings", "job_attempts", "job_logs", "job_transitions", "jobs",
+                               "login_throttles", "media_files", "notification_channels", "object_tracks", "permissions_matrix",
+                               "person_aliases", "person_clusters", "person_labels", "persons", "review_actions", "roles",
+                               "schema_migrations", "sessions", "sites", "suspicious_activity_events", "suspicious_activity_events_default",
+                               "user_site_assignments", "users", "video_clips", "watchlist_entries", "watchlists"])
         }
     }
 

@@ -41,6 +41,7 @@ public enum Migrations {
         Migration0013EventSearch.migration,
         Migration0014Alerts.migration,
         Migration0015EventSearchByMonth.migration,
+        Migration0016People.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Testing
+import VigilCore
+import VigilStore
+import VigilTestSupport
+
+/// The face gallery's storage: pgvector embeddings of any width, compared within one model version
+/// through that version's HNSW index.
+@Suite("Face gallery in pgvector")
+struct FaceGalleryTests {
+    let logger = Logger(label: "test")
+
+    /// A unit vector of `width` from a seed (a simple generator, the same every run).
+    static func vector(_ seed: UInt64, width: Int) -> [Float] {
+        var state = seed &* 6364136223846793005 &+ 1442695040888963407
+        let values = (0..<width).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
+        }
+        return FaceEmbedding.normalized(values)
+    }
+
+    static func literal(_ vector: [Float]) -> String { "[" + vector.map { String($0) }.joined(separator: ",") + "]" }
+
+    @Test("the nearest faces are found within one model version through its HNSW index; another model's vectors never take part")
+    func nearest() async throws {
+        let location = try await TestDatabases.shared.create()
+        defer { Task { try? await TestDatabases.shared.drop(location) } }
+        let database = Database(location: location, maximumConnections: 2, logger: logger)
+        let logger = self.logger
+        try await database.withRunningClient {
+            let target = Self.vector(7, width: 128)
+            var nudged = target
+            nudged[0] += 0.05
+            let near = FaceEmbedding.normalized(nudged)
+            let person = UUID()
+            let nearId = UUID()
+            try await database.transaction { connection in
+                try await connection.query("INSERT INTO persons (id, name, status) VALUES (\(person), 'Ana', 'known')", logger: logger)
+                for seed in 100..<160 {
+                    try await connection.query("""
+                        INSERT INTO face_embeddings (person_id, embedding, source_image_path, model_version, source)
+                        VALUES (\(person), \(Self.literal(Self.vector(UInt64(seed), width: 128)))::vector, 'faces/x.jpg', 'sface_2021dec', 'enrolment')
+                        """, logger: logger)
+                }
+                try await connection.query("""
+                    INSERT INTO face_embeddings (id, person_id, embedding, source_image_path, model_version, source, is_primary)
+                    VALUES (\(nearId), \(person), \(Self.literal(near))::vector, 'faces/ana.jpg', 'sface_2021dec', 'enrolment', TRUE)
+                    """, logger: logger)
+                // Another model's 512-d vectors, some made from the same numbers: never compared with the others.
+                for seed in 0..<10 {
+                    try await connection.query("""
+                        INSERT INTO face_embeddings (person_id, embedding, source_image_path, model_version, source)
+                        VALUES (\(person), \(Self.literal(Self.vector(UInt64(seed), width: 512)))::vector, 'faces/y.jpg', 'arcface_r100', 'enrolment')
+                        """, logger: logger)
+                }
+            }
+            let query: PostgresQuery = """
+                SELECT id, (embedding::vector(128) <=> \(Self.literal(target))::vector(128))::float8 FROM face_embeddings
+                WHERE model_version = 'sface_2021dec' ORDER BY embedding::vector(128) <=> \(Self.literal(target))::vector(128) LIMIT 3
+                """
+            let found = try await database.read { connection in
+                var rows: [(UUID, Double)] = []
+                for try await row in try await connection.query(query, logger: logger).decode((UUID, Double).self) { rows.append(row) }
+                return rows
+            }
+            #expect(found.first?.0 == nearId)
+            #expect((found.first?.1 ?? 1) < 0.01, "cosine distance of the near face: \(found.first?.1 ?? -1)")
+            #expect(found.count == 3 && found.dropFirst().allSatisfy { $0.1 > 0.5 })
+            let plan = try await database.transaction { connection in
+                try await connection.query("SET LOCAL enable_seqscan = off", logger: logger)
+                var lines: [String] = []
+                for try await line in try await connection.query("""
+                    EXPLAIN SELECT id FROM face_embeddings WHERE model_version = 'sface_2021dec'
+                    ORDER BY embedding::vector(128) <=> \(Self.literal(target))::vector(128) LIMIT 3
+                    """, logger: logger).decode(String.self) { lines.append(line) }
+                return lines.joined(separator: "\n")
+            }
+            #expect(plan.contains("idx_embeddings_hnsw_sface_2021dec"), "\(plan)")
+            let enrolment = try? await database.transaction { connection in
+                try await connection.query("""
+                    INSERT INTO face_embeddings (embedding, source_image_path, model_version, source)
+                    VALUES (\(Self.literal(target))::vector, 'faces/z.jpg', 'sface_2021dec', 'enrolment')
+                    """, logger: logger)
+            }
+            #expect(enrolment == nil, "an enrolled face belongs to a person")
+        }
+    }
+}
