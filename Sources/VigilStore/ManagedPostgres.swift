@@ -21,6 +21,8 @@ public final class ManagedPostgres: Sendable {
     public let superuser = "vigil"
     /// The most client connections the server accepts; applied at every start.
     public let maxConnections: Int
+    /// Further server settings applied at every start (a throwaway test cluster turns durability off).
+    public let serverSettings: [String: String]
     private let binDirectory: URL
     private let logger: Logger
     private let lock: FileLock
@@ -34,11 +36,12 @@ public final class ManagedPostgres: Sendable {
     /// PostgreSQL names its socket after a port even when it listens on no TCP port.
     static let port = 5432
 
-    public init(dataDirectory: URL, databaseName: String = "vigil", maxConnections: Int = 100, binDirectory: URL? = nil,
-                logger: Logger) throws {
+    public init(dataDirectory: URL, databaseName: String = "vigil", maxConnections: Int = 100, serverSettings: [String: String] = [:],
+                binDirectory: URL? = nil, logger: Logger) throws {
         self.dataDirectory = dataDirectory.standardizedFileURL
         self.databaseName = databaseName
         self.maxConnections = maxConnections
+        self.serverSettings = serverSettings
         self.binDirectory = try binDirectory ?? Self.findBinDirectory()
         self.logger = logger
         self.lock = FileLock(path: self.dataDirectory.appendingPathComponent("vigil.lock").path)
@@ -148,7 +151,8 @@ public final class ManagedPostgres: Sendable {
     private func startServer() throws {
         let result = try run(binDirectory.appendingPathComponent("pg_ctl").path, [
             "start", "--pgdata", clusterDirectory.path, "--log", logFile.path, "--wait", "--timeout", "60",
-            "--silent", "-o", "-c max_connections=\(maxConnections)",
+            "--silent", "-o", (["-c max_connections=\(maxConnections)"] + serverSettings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" })
+                .joined(separator: " "),
         ], asDatabaseUser: true, allowFailure: true)
         if result.status != 0 {
             let tail = (try? String(contentsOf: logFile, encoding: .utf8))?.split(separator: "\n").suffix(5)
