@@ -136,6 +136,7 @@ struct SMTPClient: Sendable {
         }
         _ = try await command("DATA", expecting: 354...354)
         let accepted = try await command(Self.dotStuffed(data) + "\r\n.", shown: "the message")
+        // The message is accepted; a QUIT the server does not hear changes nothing.
         try? await channel.writeAndFlush(ByteBuffer(string: "QUIT\r\n"))
         return accepted
     }
