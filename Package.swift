@@ -112,6 +112,7 @@ let package = Package(
             name: "VigilTestSupport",
             dependencies: [
                 "VigilStore",
+                "VigilVision",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VigilVisionTests",
-            dependencies: ["VigilVision", "VigilCore"],
+            dependencies: ["VigilVision", "VigilCore", "VigilTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -51,6 +51,16 @@ public struct Permission: Hashable, Sendable, CustomStringConvertible, Codable {
     public static let alertsRead = Permission("alerts", "read")
     /// Alert rules and notification channels.
     public static let alertsConfigure = Permission("alerts", "configure")
+    /// The people gallery: persons, their faces, watchlists, and reviews of who an event shows.
+    public static let personsRead = Permission("persons", "read")
+    public static let personsWrite = Permission("persons", "write")
+    public static let personsDelete = Permission("persons", "delete")
+    /// Merging clusters of unknown faces and promoting them to persons.
+    public static let personsMerge = Permission("persons", "merge")
+    /// Recognition models: datasets and calibration runs (`trigger`), and putting a version in production (`approve`).
+    public static let trainingRead = Permission("training", "read")
+    public static let trainingTrigger = Permission("training", "trigger")
+    public static let trainingApprove = Permission("training", "approve")
     /// Sending frames: cameras with their device token, and `api_client` keys.
     public static let ingestWrite = Permission("ingest", "write")
 }

@@ -45,6 +45,19 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var defaultObjectModel: URL {
         (modelsDirectory ?? ModelLocation.defaultDirectory).appendingPathComponent(ModelLocation.objectDetector)
     }
+    /// Face recognition (`VIGIL_FACES=off` turns it off; `VIGIL_FACE_MODE`, `VIGIL_FACE_EF_SEARCH`,
+    /// `VIGIL_FACE_CLUSTER_DISTANCE`; models `VIGIL_FACE_DETECTOR_MODEL`, `VIGIL_FACE_RECOGNIZER_MODEL`).
+    public var facesEnabled = true
+    public var faceDetectorModel: URL?
+    public var faceRecognizerModel: URL?
+    public var faces = FaceSettings()
+    public var recognition = RecognitionSettings()
+    /// YuNet and SFace in the models folder unless named.
+    public var faceModels: (detector: URL, recognizer: URL) {
+        let folder = modelsDirectory ?? ModelLocation.defaultDirectory
+        return (faceDetectorModel ?? folder.appendingPathComponent(ModelLocation.faceDetector),
+                faceRecognizerModel ?? folder.appendingPathComponent(ModelLocation.faceRecognizer))
+    }
     /// Which object detector analyses frames, and how it is reached.
     public var detector = DetectorConfiguration()
     /// The object classes recorded, each with its minimum confidence (cameras may override them).
@@ -211,6 +224,20 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                     problems.append("VIGIL_JOB_CONCURRENCY must list job_type=count pairs (count 1 to 64), comma-separated; got '\(item)'")
                 }
             }
+        }
+        if let faces = boolean("VIGIL_FACES") { configuration.facesEnabled = faces }
+        if let path = value("VIGIL_FACE_DETECTOR_MODEL") { configuration.faceDetectorModel = URL(fileURLWithPath: path) }
+        if let path = value("VIGIL_FACE_RECOGNIZER_MODEL") { configuration.faceRecognizerModel = URL(fileURLWithPath: path) }
+        if let text = value("VIGIL_FACE_MODE") {
+            if let mode = FaceSettings.Mode(rawValue: text.lowercased()) {
+                configuration.faces.mode = mode
+            } else {
+                problems.append("VIGIL_FACE_MODE must be one of \(FaceSettings.Mode.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
+            }
+        }
+        if let breadth = whole("VIGIL_FACE_EF_SEARCH", in: 1...1000, "a number from 1 to 1000") { configuration.recognition.efSearch = breadth }
+        if let distance = number("VIGIL_FACE_CLUSTER_DISTANCE", in: 0.05...1.5, "a cosine distance from 0.05 to 1.5") {
+            configuration.recognition.clusterDistance = distance
         }
         if let seconds = number("VIGIL_EVENT_WINDOW", in: 5...3_600, "a number of seconds from 5 to 3600") {
             configuration.events.window = seconds

@@ -25,6 +25,8 @@ public struct AppServices: Sendable {
     public var ingestMaxBytes: Int
     /// Finds objects in frames; nil when it could not start (detection is then off).
     public var objectDetector: (any ObjectDetector)?
+    /// Finds, aligns and describes faces; nil when face recognition is off or its models do not load.
+    public var faceEngine: FaceEngine?
     /// Where links in notifications point (`VIGIL_PUBLIC_URL`, else this server).
     public var linkBase: String
     /// This node's WebSocket clients and what they hear.
@@ -34,9 +36,10 @@ public struct AppServices: Sendable {
                 registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
                 ids: UUIDv7Generator = UUIDv7Generator(), now: @escaping @Sendable () -> Date = { Date() },
                 loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(), secureCookies: Bool = false,
-                ingestMaxBytes: Int = 8 << 20, objectDetector: (any ObjectDetector)? = nil,
+                ingestMaxBytes: Int = 8 << 20, objectDetector: (any ObjectDetector)? = nil, faceEngine: FaceEngine? = nil,
                 linkBase: String = "http://localhost:8080") {
         self.linkBase = linkBase
+        self.faceEngine = faceEngine
         self.objectDetector = objectDetector
         self.database = database
         liveFeed = LiveFeed(database: database, logger: Logger(label: "vigil.live"))
@@ -121,6 +124,12 @@ public enum VigilApplication {
         NotificationChannelsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit, now: services.now,
                                        linkBase: services.linkBase).addRoutes(to: api)
         LiveController(feed: services.liveFeed, database: database).addRoutes(to: api)
+        PersonsController(database: database, ids: services.ids, audit: audit, media: services.media, faces: services.faceEngine,
+                          now: services.now).addRoutes(to: api)
+        FaceClustersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
+        WatchlistsController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
+        ReviewsController(database: database, media: services.media, ids: services.ids, audit: audit, faces: services.faceEngine,
+                          now: services.now).addRoutes(to: api)
         return (router, policy)
     }
 
@@ -156,6 +165,10 @@ public enum VigilApplication {
         app.beforeServerStarts {
             try await prepareSchema(database: database, policy: migrationPolicy, logger: logger)
             try await prepareTables(database: database, now: now(), logger: logger)
+            if let model = services.faceEngine?.model {
+                // A model configured for the first time gets its gallery and unknown-face indexes.
+                try await database.transaction { try await FaceRepository($0, logger: logger).ensureIndexes(for: model) }
+            }
             schemaReady.open()
         }
         return app
@@ -220,6 +233,27 @@ public enum VigilApplication {
         }
     }
 
+    /// The face engine (YuNet and SFace by default), or nil (and the reason in the log) when face
+    /// recognition is off or its models do not load.
+    public static func loadFaceEngine(configuration: ServerConfiguration, logger: Logger) -> FaceEngine? {
+        guard configuration.facesEnabled else {
+            logger.info("face recognition is off (VIGIL_FACES)")
+            return nil
+        }
+        let models = configuration.faceModels
+        let concurrentFrames = (configuration.jobConcurrency[JobRepository.JobType.analyzeCapture.rawValue] ?? 1) + 1
+        do {
+            let analysis = FaceAnalysis(
+                detector: try YuNetFaceDetector(modelPath: models.detector.path, threads: configuration.inferenceThreads),
+                recognizer: try SFaceRecognizer(modelPath: models.recognizer.path, threads: configuration.inferenceThreads))
+            logger.info("face recognition is on", metadata: ["detector": "\(models.detector.path)", "recognizer": "\(models.recognizer.path)"])
+            return FaceEngine(analysis: analysis, concurrentFrames: concurrentFrames)
+        } catch {
+            logger.error("face recognition is off: its models do not load", metadata: ["error": .error(error)])
+            return nil
+        }
+    }
+
     /// The job worker, with the handlers this machine can run, and the event closer. Detection
     /// needs its detector; without it, frames stay queued while events are still judged.
     static func jobServices(configuration: ServerConfiguration, services: AppServices, logger: Logger) -> [any Service] {
@@ -230,9 +264,13 @@ public enum VigilApplication {
             CameraHealthHandler(database: services.database, media: services.media, now: services.now, defaults: configuration.events),
         ]
         if let detector = services.objectDetector {
-            handlers.append(AnalyzeCaptureHandler(detector: detector, database: services.database, media: services.media,
-                                                  now: services.now, defaults: configuration.detection, motion: MotionMemory(),
-                                                  events: configuration.events))
+            var analyze = AnalyzeCaptureHandler(detector: detector, database: services.database, media: services.media,
+                                                now: services.now, defaults: configuration.detection, motion: MotionMemory(),
+                                                events: configuration.events)
+            analyze.faces = services.faceEngine
+            analyze.faceDefaults = configuration.faces
+            analyze.recognition = configuration.recognition
+            handlers.append(analyze)
         }
         handlers.append(EvaluateAlertsHandler(database: services.database, now: services.now))
         handlers.append(DeliverNotificationHandler(database: services.database, media: services.media, secrets: services.secrets,

@@ -48,6 +48,7 @@ struct Serve: AsyncParsableCommand {
                                        registry: registry, secureCookies: configuration.secureCookies,
                                        ingestMaxBytes: configuration.ingestMaxBytes,
                                        objectDetector: VigilApplication.loadObjectDetector(configuration: configuration, logger: logger),
+                                       faceEngine: VigilApplication.loadFaceEngine(configuration: configuration, logger: logger),
                                        linkBase: configuration.linkBase)
             let app = VigilApplication.build(configuration: configuration, services: services,
                                              migrationPolicy: noMigrate ? .requireCurrent : .apply, logger: logger)

@@ -137,8 +137,8 @@ struct AlertPipeline {
     let worker: JobWorker
     var app: TestApp { events.app }
 
-    init(_ app: TestApp, eventSettings: EventSettings = EventSettings()) {
-        events = EventPipelineTests.Pipeline(app, events: eventSettings)
+    init(_ app: TestApp, eventSettings: EventSettings = EventSettings(), faces: FaceEngine? = nil) {
+        events = EventPipelineTests.Pipeline(app, events: eventSettings, faces: faces)
         evaluate = EvaluateAlertsHandler(database: app.database, now: { app.clock.now })
         deliver = DeliverNotificationHandler(database: app.database, media: app.media, secrets: app.secrets, now: { app.clock.now },
                                              linkBase: "https://vigil.home.test")

@@ -21,10 +21,13 @@ struct EventPipelineTests {
         let health: CameraHealthHandler
         let closer: EventCloser
 
-        init(_ app: TestApp, events: EventSettings = EventSettings(), languageModel: LanguageModelScorer? = nil) {
+        init(_ app: TestApp, events: EventSettings = EventSettings(), languageModel: LanguageModelScorer? = nil,
+             faces: FaceEngine? = nil) {
             self.app = app
-            analysis = AnalyzeCaptureHandler(detector: TestModels.objectDetector, database: app.database, media: app.media,
-                                             now: { app.clock.now }, defaults: DetectionSettings(), motion: MotionMemory(), events: events)
+            var analysis = AnalyzeCaptureHandler(detector: TestModels.objectDetector, database: app.database, media: app.media,
+                                                 now: { app.clock.now }, defaults: DetectionSettings(), motion: MotionMemory(), events: events)
+            analysis.faces = faces
+            self.analysis = analysis
             var judge = JudgeEventHandler(database: app.database, media: app.media, now: { app.clock.now }, defaults: events)
             judge.languageModel = languageModel
             self.judge = judge

@@ -23,6 +23,17 @@ enum TestModels {
             fatalError("the default model does not load (scripts/install-deps fetches it): \(error)")
         }
     }()
+
+    static let faceEngine: FaceEngine = {
+        let models = TestPaths.packageRoot.appendingPathComponent(".vendor/models")
+        do {
+            return FaceEngine(analysis: FaceAnalysis(
+                detector: try YuNetFaceDetector(modelPath: models.appendingPathComponent("yunet_2023mar.onnx").path),
+                recognizer: try SFaceRecognizer(modelPath: models.appendingPathComponent("sface_2021dec.onnx").path)), concurrentFrames: 2)
+        } catch {
+            fatalError("the face models do not load (scripts/install-deps fetches them): \(error)")
+        }
+    }()
 }
 
 /// A clock tests move by hand.
@@ -81,7 +92,8 @@ struct TestApp {
         let clock = TestClock()
         let services = AppServices(database: database, secrets: secrets, media: customMedia ?? media,
                                    registry: PrometheusCollectorRegistry(), now: { clock.now }, loginThrottle: loginThrottle,
-                                   ingestMaxBytes: ingestMaxBytes, objectDetector: TestModels.objectDetector)
+                                   ingestMaxBytes: ingestMaxBytes, objectDetector: TestModels.objectDetector,
+                                   faceEngine: TestModels.faceEngine)
         let policy = VigilApplication.buildRouter(services, logger: logger).policy
         // The api role: tests drive background work (retention) themselves, with their own clock.
         var configuration = ServerConfiguration()
@@ -179,6 +191,14 @@ struct TestApp {
         }
         let response = try await client.execute(uri: uri, method: method, headers: headers, body: body)
         return Reply(status: response.status, headers: response.headers, bytes: Array(response.body.readableBytesView))
+    }
+
+    /// Posts `multipart/form-data`, as a browser uploading photos does.
+    @discardableResult
+    func upload(_ uri: String, parts: [MultipartFormData.Part], as caller: Caller = .admin) async throws -> Reply {
+        let boundary = "vigil-test-\(UUID().uuidString)"
+        return try await send(.post, uri, body: ByteBuffer(bytes: MultipartFormData.encode(parts, boundary: boundary)),
+                              headers: [.contentType: "multipart/form-data; boundary=\(boundary)"], as: caller)
     }
 
     /// Creates a camera and returns its id.

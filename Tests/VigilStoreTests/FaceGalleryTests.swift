@@ -57,28 +57,25 @@ struct FaceGalleryTests {
                         """, logger: logger)
                 }
             }
-            let query: PostgresQuery = """
-                SELECT id, (embedding::vector(128) <=> \(Self.literal(target))::vector(128))::float8 FROM face_embeddings
-                WHERE model_version = 'sface_2021dec' ORDER BY embedding::vector(128) <=> \(Self.literal(target))::vector(128) LIMIT 3
-                """
-            let found = try await database.read { connection in
-                var rows: [(UUID, Double)] = []
-                for try await row in try await connection.query(query, logger: logger).decode((UUID, Double).self) { rows.append(row) }
-                return rows
+            let model = FaceRepository.Model(version: "sface_2021dec", dimensions: 128)
+            let found = try await database.transaction { connection in
+                let faces = FaceRepository(connection, logger: logger)
+                try await faces.setSearchBreadth(64)
+                return try await faces.nearestGalleryFaces(to: target, model: model, limit: 3)
             }
-            #expect(found.first?.0 == nearId)
-            #expect((found.first?.1 ?? 1) < 0.01, "cosine distance of the near face: \(found.first?.1 ?? -1)")
-            #expect(found.count == 3 && found.dropFirst().allSatisfy { $0.1 > 0.5 })
+            #expect(found.first?.faceId == nearId)
+            #expect((found.first?.distance ?? 1) < 0.01, "cosine distance of the near face: \(found.first?.distance ?? -1)")
+            #expect(found.count == 3 && found.dropFirst().allSatisfy { $0.distance > 0.5 })
+            // The plan of the very query recognition runs.
             let plan = try await database.transaction { connection in
                 try await connection.query("SET LOCAL enable_seqscan = off", logger: logger)
+                var query = FaceRepository.nearestGalleryQuery(to: target, model: model, limit: 3)
+                query.sql = "EXPLAIN " + query.sql
                 var lines: [String] = []
-                for try await line in try await connection.query("""
-                    EXPLAIN SELECT id FROM face_embeddings WHERE model_version = 'sface_2021dec'
-                    ORDER BY embedding::vector(128) <=> \(Self.literal(target))::vector(128) LIMIT 3
-                    """, logger: logger).decode(String.self) { lines.append(line) }
+                for try await line in try await connection.query(query, logger: logger).decode(String.self) { lines.append(line) }
                 return lines.joined(separator: "\n")
             }
-            #expect(plan.contains("idx_embeddings_hnsw_sface_2021dec"), "\(plan)")
+            #expect(plan.contains("Index Scan using idx_faces_gallery_sface_2021dec"), "\(plan)")
             // An enrolled face belongs to a person.
             await #expect(throws: (any Error).self) {
                 try await database.transaction { connection in

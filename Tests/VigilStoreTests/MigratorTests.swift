@@ -43,10 +43,10 @@ struct MigratorTests {
                                "cameras", "captures", "captures_default", "class_baselines", "detections", "detections_default",
                                "device_connectivity_logs", "device_connectivity_logs_default", "dvrs", "event_feedback", "event_images",
                                "events", "events_default", "face_embeddings", "job_attempts", "job_logs", "job_transitions", "jobs",
-                               "login_throttles", "media_files", "notification_channels", "object_tracks", "permissions_matrix",
+                               "login_throttles", "media_files", "model_versions", "notification_channels", "object_tracks", "permissions_matrix",
                                "person_aliases", "person_clusters", "person_labels", "persons", "review_actions", "roles",
                                "schema_migrations", "sessions", "sites", "suspicious_activity_events", "suspicious_activity_events_default",
-                               "user_site_assignments", "users", "video_clips", "watchlist_entries", "watchlists"])
+                               "training_datasets", "training_jobs", "user_site_assignments", "users", "video_clips", "watchlist_entries", "watchlists"])
         }
     }
 

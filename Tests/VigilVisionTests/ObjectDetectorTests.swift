@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import VigilCore
+import VigilTestSupport
 @testable import VigilVision
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot = TestPaths.packageRoot
 /// The default model, fetched by scripts/install-deps.
 let modelPath = packageRoot.appendingPathComponent(".vendor/models/yolox_nano.onnx").path
 

@@ -17,6 +17,12 @@ public struct AlertRule: Codable, Sendable, Equatable {
     public var zoneIds: [UUID]
     /// Suspicious activities the event must show (seed 002's activity alerts).
     public var activityTypes: [ActivityType]
+    /// A recognized person of the event must be one of these (seed 002's person targeting)...
+    public var personIds: [UUID]
+    /// ...of one of these statuses...
+    public var personStatuses: [PersonStatus]
+    /// ...and on one of these watchlists; the three hold for one and the same person.
+    public var watchlistIds: [UUID]
     public var minConfidence: Double?
     /// `{days, start_time, end_time, timezone}`; without a time zone, the camera's site's.
     public var schedule: JSONValue?
@@ -33,7 +39,8 @@ public struct AlertRule: Codable, Sendable, Equatable {
 
     public init(id: UUID, name: String, description: String? = nil, enabled: Bool = true, severity: Severity? = .medium,
                 riskThreshold: Int? = nil, eventTypes: [EventType] = [], objectTypes: [String] = [], cameraIds: [UUID] = [],
-                zoneIds: [UUID] = [], activityTypes: [ActivityType] = [], minConfidence: Double? = nil, schedule: JSONValue? = nil,
+                zoneIds: [UUID] = [], activityTypes: [ActivityType] = [], personIds: [UUID] = [], personStatuses: [PersonStatus] = [],
+                watchlistIds: [UUID] = [], minConfidence: Double? = nil, schedule: JSONValue? = nil,
                 quietHours: JSONValue? = nil, dedupKeyTemplate: String = DedupKeyTemplate.default, cooldownSeconds: Int = 300,
                 channelIds: [UUID] = [], builtin: String? = nil, createdBy: UUID? = nil, createdAt: Date = Date(timeIntervalSince1970: 0),
                 updatedAt: Date = Date(timeIntervalSince1970: 0)) {
@@ -48,6 +55,9 @@ public struct AlertRule: Codable, Sendable, Equatable {
         self.cameraIds = cameraIds
         self.zoneIds = zoneIds
         self.activityTypes = activityTypes
+        self.personIds = personIds
+        self.personStatuses = personStatuses
+        self.watchlistIds = watchlistIds
         self.minConfidence = minConfidence
         self.schedule = schedule
         self.quietHours = quietHours
@@ -74,6 +84,9 @@ public struct AlertRule: Codable, Sendable, Equatable {
         rule.cameraIds = input.cameraIds ?? []
         rule.zoneIds = input.zoneIds ?? []
         rule.activityTypes = input.activityTypes ?? []
+        rule.personIds = input.personIds ?? []
+        rule.personStatuses = input.personStatuses ?? []
+        rule.watchlistIds = input.watchlistIds ?? []
         rule.minConfidence = input.minConfidence
         rule.schedule = input.schedule == .null ? nil : input.schedule
         rule.quietHours = input.quietHours == .null ? nil : input.quietHours
@@ -88,6 +101,7 @@ public struct AlertRule: Codable, Sendable, Equatable {
         case riskThreshold = "risk_threshold", eventTypes = "event_types", objectTypes = "object_types", cameraIds = "camera_ids"
         case zoneIds = "zone_ids", activityTypes = "activity_types", minConfidence = "min_confidence", quietHours = "quiet_hours"
         case dedupKeyTemplate = "dedup_key_template", cooldownSeconds = "cooldown_seconds", channelIds = "channel_ids"
+        case personIds = "person_ids", personStatuses = "person_statuses", watchlistIds = "watchlist_ids"
         case createdBy = "created_by", createdAt = "created_at", updatedAt = "updated_at"
     }
 }
@@ -104,6 +118,9 @@ public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
     public var cameraIds: [UUID]?
     public var zoneIds: [UUID]?
     public var activityTypes: [ActivityType]?
+    public var personIds: [UUID]?
+    public var personStatuses: [PersonStatus]?
+    public var watchlistIds: [UUID]?
     public var minConfidence: Double?
     public var schedule: JSONValue?
     public var quietHours: JSONValue?
@@ -113,7 +130,8 @@ public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
 
     public init(name: String, description: String? = nil, enabled: Bool? = nil, severity: Severity? = nil, riskThreshold: Int? = nil,
                 eventTypes: [EventType]? = nil, objectTypes: [String]? = nil, cameraIds: [UUID]? = nil, zoneIds: [UUID]? = nil,
-                activityTypes: [ActivityType]? = nil, minConfidence: Double? = nil, schedule: JSONValue? = nil,
+                activityTypes: [ActivityType]? = nil, personIds: [UUID]? = nil, personStatuses: [PersonStatus]? = nil,
+                watchlistIds: [UUID]? = nil, minConfidence: Double? = nil, schedule: JSONValue? = nil,
                 quietHours: JSONValue? = nil, dedupKeyTemplate: String? = nil, cooldownSeconds: Int? = nil, channelIds: [UUID]? = nil) {
         self.name = name
         self.description = description
@@ -125,6 +143,9 @@ public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
         self.cameraIds = cameraIds
         self.zoneIds = zoneIds
         self.activityTypes = activityTypes
+        self.personIds = personIds
+        self.personStatuses = personStatuses
+        self.watchlistIds = watchlistIds
         self.minConfidence = minConfidence
         self.schedule = schedule
         self.quietHours = quietHours
@@ -137,7 +158,8 @@ public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
     public init(_ rule: AlertRule) {
         self.init(name: rule.name, description: rule.description, enabled: rule.enabled, severity: rule.severity,
                   riskThreshold: rule.riskThreshold, eventTypes: rule.eventTypes, objectTypes: rule.objectTypes, cameraIds: rule.cameraIds,
-                  zoneIds: rule.zoneIds, activityTypes: rule.activityTypes, minConfidence: rule.minConfidence, schedule: rule.schedule,
+                  zoneIds: rule.zoneIds, activityTypes: rule.activityTypes, personIds: rule.personIds, personStatuses: rule.personStatuses,
+                  watchlistIds: rule.watchlistIds, minConfidence: rule.minConfidence, schedule: rule.schedule,
                   quietHours: rule.quietHours, dedupKeyTemplate: rule.dedupKeyTemplate, cooldownSeconds: rule.cooldownSeconds,
                   channelIds: rule.channelIds)
     }
@@ -147,6 +169,7 @@ public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
         case riskThreshold = "risk_threshold", eventTypes = "event_types", objectTypes = "object_types", cameraIds = "camera_ids"
         case zoneIds = "zone_ids", activityTypes = "activity_types", minConfidence = "min_confidence", quietHours = "quiet_hours"
         case dedupKeyTemplate = "dedup_key_template", cooldownSeconds = "cooldown_seconds", channelIds = "channel_ids"
+        case personIds = "person_ids", personStatuses = "person_statuses", watchlistIds = "watchlist_ids"
     }
 
     public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -177,7 +200,8 @@ public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
             _ = QuietHours.parse(quietHours, defaultTimeZone: "UTC", field: "quiet_hours", report: &report)
         }
         if let dedupKeyTemplate { DedupKeyTemplate.validate(dedupKeyTemplate, field: "dedup_key_template", report: &report) }
-        for (field, ids) in [("camera_ids", cameraIds), ("zone_ids", zoneIds), ("channel_ids", channelIds)] {
+        for (field, ids) in [("camera_ids", cameraIds), ("zone_ids", zoneIds), ("channel_ids", channelIds), ("person_ids", personIds),
+                             ("watchlist_ids", watchlistIds)] {
             let ids = ids ?? []
             report.check(Set(ids).count == ids.count, field, "must not name the same id twice")
             report.check(ids.count <= 500, field, "must list at most 500 ids")

@@ -42,6 +42,8 @@ public struct AlertSubject: Sendable, Equatable {
     /// When the event happened: schedules and quiet hours are read at this moment.
     public var occurredAt: Date
     public var personId: UUID?
+    /// Everyone recognized in the event.
+    public var persons: [RecognizedPerson]
     /// The event's detections; an event without any (a covered camera, a changed shelf) is one
     /// sighting of its own confidence and zones.
     public var sightings: [Sighting]
@@ -49,8 +51,8 @@ public struct AlertSubject: Sendable, Equatable {
     public var zoneNames: [UUID: String]
 
     public init(eventId: UUID, cameraId: UUID, cameraName: String, siteTimeZone: TimeZone, eventType: EventType, riskScore: Int?,
-                riskLevel: RiskLevel?, occurredAt: Date, personId: UUID? = nil, sightings: [Sighting], activities: [Activity] = [],
-                zoneNames: [UUID: String] = [:]) {
+                riskLevel: RiskLevel?, occurredAt: Date, personId: UUID? = nil, persons: [RecognizedPerson] = [], sightings: [Sighting],
+                activities: [Activity] = [], zoneNames: [UUID: String] = [:]) {
         self.eventId = eventId
         self.cameraId = cameraId
         self.cameraName = cameraName
@@ -60,6 +62,7 @@ public struct AlertSubject: Sendable, Equatable {
         self.riskLevel = riskLevel
         self.occurredAt = occurredAt
         self.personId = personId
+        self.persons = persons
         self.sightings = sightings
         self.activities = activities
         self.zoneNames = zoneNames
@@ -77,6 +80,8 @@ public struct RuleMatch: Sendable, Equatable {
     public var zoneId: UUID?
     public var confidence: Double?
     public var activity: ActivityType?
+    /// The recognized person the rule is about, when it targets people (else the event's).
+    public var personId: UUID?
 }
 
 /// Seed 000's evaluation: every condition a rule sets must hold. A rule that does not match says
@@ -158,6 +163,17 @@ public struct RuleEvaluator: Sendable {
             }
         }
 
+        // Person, status and watchlist conditions must hold for one and the same person.
+        var person: RecognizedPerson?
+        if hasPersonConditions(rule) {
+            person = subject.persons.filter { candidate in
+                (rule.personIds.isEmpty || rule.personIds.contains(candidate.id))
+                    && (rule.personStatuses.isEmpty || rule.personStatuses.contains(candidate.status))
+                    && (rule.watchlistIds.isEmpty || candidate.watchlists.contains { rule.watchlistIds.contains($0.id) })
+            }.max { $0.precedence < $1.precedence }
+            if person == nil { reasons.append(personReason(rule, subject)) }
+        }
+
         let local = LocalTime(subject.occurredAt, in: compiled.schedule(at: subject)?.timeZone ?? subject.siteTimeZone)
         if let schedule = compiled.schedule(at: subject), !schedule.contains(subject.occurredAt) {
             reasons.append("\(Self.dayName(local.weekday)) \(local.clock) (\(schedule.timeZone.identifier)) is outside the schedule "
@@ -176,15 +192,32 @@ public struct RuleEvaluator: Sendable {
         let key = DedupKeyTemplate.render(rule.dedupKeyTemplate, values: [
             "camera_id": subject.cameraId.uuidString.lowercased(), "rule_id": rule.id.uuidString.lowercased(),
             "object_type": objectType ?? "none", "zone_id": zoneId?.uuidString.lowercased() ?? "none",
-            "person_id": subject.personId?.uuidString.lowercased() ?? "none", "event_type": subject.eventType.rawValue,
+            "person_id": (person?.id ?? subject.personId)?.uuidString.lowercased() ?? "none", "event_type": subject.eventType.rawValue,
             "activity_type": activity?.type.rawValue ?? "none",
         ])
         let match = RuleMatch(ruleId: rule.id, severity: severity,
                               alertType: activity.map { "suspicious_activity_\($0.type.rawValue)" } ?? subject.eventType.rawValue,
                               message: AlertMessage.compose(subject: subject, objectType: objectType, zoneId: zoneId, activity: activity,
-                                                            severity: severity),
-                              dedupKey: key, objectType: objectType, zoneId: zoneId, confidence: confidence, activity: activity?.type)
+                                                            person: person, severity: severity),
+                              dedupKey: key, objectType: objectType, zoneId: zoneId, confidence: confidence, activity: activity?.type,
+                              personId: person?.id ?? subject.personId)
         return .match(match)
+    }
+
+    private func hasPersonConditions(_ rule: AlertRule) -> Bool {
+        !rule.personIds.isEmpty || !rule.personStatuses.isEmpty || !rule.watchlistIds.isEmpty
+    }
+
+    /// Says which person the rule wanted and whom the event showed.
+    private func personReason(_ rule: AlertRule, _ subject: AlertSubject) -> String {
+        var wanted: [String] = []
+        if !rule.personIds.isEmpty { wanted.append(rule.personIds.count == 1 ? "the chosen person" : "one of \(rule.personIds.count) chosen people") }
+        if !rule.personStatuses.isEmpty { wanted.append(rule.personStatuses.map(\.rawValue).joined(separator: " or ")) }
+        if !rule.watchlistIds.isEmpty { wanted.append("on a chosen watchlist") }
+        let seen = subject.persons.isEmpty ? "nobody recognized" : subject.persons.prefix(5).map { person in
+            "\(person.displayName) (\(person.status.rawValue))"
+        }.joined(separator: ", ")
+        return "no recognized person \(wanted.joined(separator: ", ")) (seen: \(seen))"
     }
 
     private func hasSightingConditions(_ rule: AlertRule) -> Bool {
@@ -237,7 +270,7 @@ public struct RuleEvaluator: Sendable {
 /// Alert messages in the seeds' words.
 public enum AlertMessage {
     public static func compose(subject: AlertSubject, objectType: String?, zoneId: UUID?, activity: AlertSubject.Activity?,
-                               severity: Severity) -> String {
+                               person: RecognizedPerson? = nil, severity: Severity) -> String {
         let local = Self.localTime(subject.occurredAt, in: subject.siteTimeZone)
         let zone = zoneId.flatMap { subject.zoneNames[$0] }.map { " in zone \"\($0)\"" } ?? ""
         if let activity {
@@ -256,6 +289,12 @@ public enum AlertMessage {
         case .emptyConfirmed: what = "An empty shelf"
         }
         var text = "\(what) detected on camera \"\(subject.cameraName)\"\(zone) at \(local)"
+        // Seed 002's recognition alerts name the person and why they matter.
+        if let person = person ?? subject.persons.max(by: { $0.precedence < $1.precedence }) {
+            let lists = person.watchlists.map(\.name)
+            text = "\(person.displayName) (\(person.status.rawValue)\(lists.isEmpty ? "" : ", on \(lists.joined(separator: ", "))")) "
+                + "recognized on camera \"\(subject.cameraName)\"\(zone) at \(local)"
+        }
         if let score = subject.riskScore { text += " (risk \(score), \(subject.riskLevel?.rawValue ?? severity.rawValue))" }
         return text
     }

@@ -58,11 +58,18 @@ public enum ActivityType: String, Codable, CaseIterable, Sendable {
     case dwellTime = "dwell_time"
 }
 
-/// Seed 002's `review_action_enum`.
+/// Seed 002's `review_action_enum`: an operator's verdict on who an event shows.
 public enum ReviewAction: String, Codable, CaseIterable, Sendable {
-    case confirm, reject
+    /// The recognized person is right: the event's faces join their gallery.
+    case confirm
+    /// "This is not X": the event's faces leave X's gallery and go back to the unknown faces.
+    case reject
+    /// It is someone else: the faces move to that person's gallery.
     case correctName = "correct_name"
-    case merge, delete
+    /// The event's unknown faces are this person: they (and their clusters) join the person.
+    case merge
+    /// The event's faces are forgotten.
+    case delete
 }
 
 /// Seed 001's `event_feedback.feedback_type`.

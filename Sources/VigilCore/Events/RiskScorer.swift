@@ -32,11 +32,15 @@ public struct RiskFactors: Sendable, Equatable {
     /// Every object stood still (a parked car, a bin).
     public var allStationary: Bool
     public var suspicious: [ActivityType: Severity]
+    /// The people recognized in the event.
+    public var persons: [RecognizedPerson]
+    /// Faces seen that nobody recognized.
+    public var unknownFaces: Int
 
     public init(cameraName: String, objectCounts: [String: Int], peopleInOneFrame: Int = 0, zones: [Zone] = [], startedAt: Date,
                 longestPresence: TimeInterval = 0, schedule: WeeklySchedule, activity: BaselineComparison? = nil,
                 classFrequency: [String: BaselineComparison] = [:], allStationary: Bool = false,
-                suspicious: [ActivityType: Severity] = [:]) {
+                suspicious: [ActivityType: Severity] = [:], persons: [RecognizedPerson] = [], unknownFaces: Int = 0) {
         self.cameraName = cameraName
         self.objectCounts = objectCounts
         self.peopleInOneFrame = peopleInOneFrame
@@ -48,6 +52,8 @@ public struct RiskFactors: Sendable, Equatable {
         self.classFrequency = classFrequency
         self.allStationary = allStationary
         self.suspicious = suspicious
+        self.persons = persons
+        self.unknownFaces = unknownFaces
     }
 
     public var afterHours: Bool { !schedule.contains(startedAt) }
@@ -121,6 +127,15 @@ public struct RiskWeights: Sendable {
     public var allStationary = -15
     public var suspicious: [Severity: Int] = [.low: 3, .medium: 8, .high: 15, .critical: 25]
     public var suspiciousCap = 30
+    /// A blacklisted person, or one on a blacklist.
+    public var blacklistedPerson = 45
+    /// Someone on a suspect watchlist.
+    public var suspectPerson = 30
+    /// Someone on another active watchlist (custom, VIP lists add nothing).
+    public var watchlistedPerson = 10
+    /// Only people Vigil knows were recognized, nobody on a watchlist: the household, the staff.
+    public var onlyKnownPeople = -15
+    public var unknownFace = 5
 
     public init() {}
 }
@@ -208,6 +223,8 @@ public struct RiskScorer: Sendable {
                                                   explanation: "Suspicious: \(type.label) (\(severity.rawValue))."))
         }
 
+        contributions += personContributions(factors)
+
         let score = min(100, max(0, contributions.reduce(0) { $0 + $1.points }))
         let level = RiskLevel(score: score)
         let reasoning = (contributions.map(\.explanation) + ["Risk \(score) of 100: \(level.rawValue)."]).joined(separator: " ")
@@ -221,10 +238,52 @@ public struct RiskScorer: Sendable {
                               contributions: contributions, thresholds: thresholds)
     }
 
+    /// Who was recognized: a watched person raises the risk by their list's weight; people Vigil
+    /// knows, and nobody else, lower it; a face nobody knows adds a little.
+    func personContributions(_ factors: RiskFactors) -> [RiskContribution] {
+        var contributions: [RiskContribution] = []
+        for person in factors.persons.sorted(by: { $0.precedence > $1.precedence || ($0.precedence == $1.precedence && $0.id.uuidString < $1.id.uuidString) }) {
+            let blacklist = person.watchlists.first { $0.type == .blacklist }
+            let suspect = person.watchlists.first { $0.type == .suspect }
+            let custom = person.watchlists.first { $0.type == .custom }
+            if person.status == .blacklisted || blacklist != nil {
+                let reason = blacklist.map { "on the watchlist \($0.name)" } ?? "blacklisted"
+                contributions.append(RiskContribution(factor: "person_blacklisted", points: weights.blacklistedPerson,
+                                                      explanation: "\(person.displayName.capitalizedFirst), \(reason), was recognized."))
+            } else if let suspect {
+                contributions.append(RiskContribution(factor: "person_suspect", points: weights.suspectPerson,
+                                                      explanation: "\(person.displayName.capitalizedFirst), on the suspect watchlist \(suspect.name), was recognized."))
+            } else if let custom {
+                contributions.append(RiskContribution(factor: "person_watchlisted", points: weights.watchlistedPerson,
+                                                      explanation: "\(person.displayName.capitalizedFirst), on the watchlist \(custom.name), was recognized."))
+            } else if person.status == .vip || person.watchlists.contains(where: { $0.type == .vip }) {
+                contributions.append(RiskContribution(factor: "person_vip", points: 0,
+                                                      explanation: "\(person.displayName.capitalizedFirst), a VIP, was recognized."))
+            }
+        }
+        let known = factors.persons.filter { $0.precedence == 1 }
+        if !known.isEmpty, known.count == factors.persons.count, factors.unknownFaces == 0 {
+            contributions.append(RiskContribution(factor: "person_known", points: weights.onlyKnownPeople,
+                                                  explanation: "Only known people were recognized: \(Self.list(known.map(\.displayName)))."))
+        }
+        if factors.unknownFaces > 0 {
+            contributions.append(RiskContribution(factor: "face_unknown", points: weights.unknownFace,
+                                                  explanation: factors.unknownFaces == 1 ? "A face nobody knows was seen."
+                                                      : "\(factors.unknownFaces) faces nobody knows were seen."))
+        }
+        return contributions
+    }
+
     /// "Person at Front Door, Front Step entry point, for 48 s at 02:13, 6× this hour's usual activity".
     func summary(_ factors: RiskFactors, local: LocalTime, classes: [String]) -> String {
         let byImportance = classes.sorted { points(for: $0) > points(for: $1) || (points(for: $0) == points(for: $1) && $0 < $1) }
         let things = byImportance.prefix(3).map { name -> String in
+            // People recognized are named: "Ana Ruiz (blacklisted) at Front Door".
+            if name == "person", !factors.persons.isEmpty {
+                return Self.list(factors.persons.sorted { $0.precedence > $1.precedence }.prefix(3).map { person in
+                    person.precedence >= 2 ? "\(person.displayName) (\(person.isWatched ? "watched" : person.status.rawValue))" : person.displayName
+                })
+            }
             let count = factors.objectCounts[name] ?? 1
             return count > 1 ? "\(count) \(Self.plural(name))" : name
         }

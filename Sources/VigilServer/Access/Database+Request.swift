@@ -17,6 +17,11 @@ extension VigilRequestContext {
 }
 
 extension VigilRequestContext {
+    /// The signed-in user acting (recorded as author, reviewer, approver); nil for API keys and devices.
+    var userId: UUID? {
+        principal.flatMap { $0.kind == .user ? $0.id : nil }
+    }
+
     /// For repositories: the user whose sites this request is limited to; `nil` for every site.
     var visibleTo: UUID? {
         if case .assignedTo(let userId)? = principal?.siteScope { return userId }

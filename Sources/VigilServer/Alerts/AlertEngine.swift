@@ -49,9 +49,11 @@ struct AlertSubjects {
             .list(eventId: event.id, since: event.startedAt.addingTimeInterval(-86_400))
             .map { AlertSubject.Activity(type: $0.activityType, severity: $0.severity, confidence: $0.confidence, zoneId: $0.zoneId,
                                          objectType: $0.details.objectValue?["object_type"]?.stringValue) }
+        let persons = try await FaceRepository(connection, logger: logger).recognizedPersons(inEvent: event.id, filedUnder: event.personId)
         return AlertSubject(eventId: event.id, cameraId: event.cameraId, cameraName: place.camera.name, siteTimeZone: place.timeZone,
                             eventType: event.eventType, riskScore: event.riskScore, riskLevel: event.riskLevel, occurredAt: event.startedAt,
-                            personId: event.personId, sightings: sightings, activities: activities, zoneNames: place.zones)
+                            personId: event.personId,
+                            persons: try await PersonRepository(connection, logger: logger).profiles(of: persons), sightings: sightings, activities: activities, zoneNames: place.zones)
     }
 }
 

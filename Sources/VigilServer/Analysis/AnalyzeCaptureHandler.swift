@@ -15,7 +15,10 @@ import VigilVision
 /// 4. detections with their zones and track, a thumbnail per track's best sighting, and the
 ///    capture marked processed, in one transaction;
 /// 5. in the same transaction, the detections join their camera's open event or start one
-///    (``EventFolding``).
+///    (``EventFolding``);
+/// 6. when a person was found and faces are on, the faces in the upper part of each person (or
+///    in the whole frame, for close-up cameras) are recognized or clustered, still in that
+///    transaction (``FaceSightings``); a watched person raises the event at once.
 struct AnalyzeCaptureHandler: JobHandler {
     let type = JobRepository.JobType.analyzeCapture.rawValue
     let detector: any ObjectDetector
@@ -27,6 +30,11 @@ struct AnalyzeCaptureHandler: JobHandler {
     let motion: MotionMemory
     /// How detections become events; each camera's `config.events` may override it.
     var events = EventSettings()
+    /// Face detection and embedding; nil when face recognition is off.
+    var faces: FaceEngine?
+    /// Server-wide face settings; each camera's `config.faces` may override them.
+    var faceDefaults = FaceSettings()
+    var recognition = RecognitionSettings()
     /// How long thumbnails are kept: as long as the detections that show them.
     var thumbnailRetention: TimeInterval = RetentionPolicy().partitionRetention["detections"] ?? 365 * 86_400
 
@@ -88,12 +96,27 @@ struct AnalyzeCaptureHandler: JobHandler {
         }
         lap("detect")
         let wanted = seen.detections.filter { detection in settings.objects[detection.label].map { detection.confidence >= $0 } ?? false }
+        var faces: [FaceEngine.Found] = []
+        if let engine = self.faces, frame.faces.mode != .off, wanted.contains(where: { $0.label == "person" }) {
+            context.report(step: "looking for faces")
+            do {
+                let image = try JPEGDecoder.decode(bytes)
+                let regions = frame.faces.mode == .frame ? nil : wanted.filter { $0.label == "person" }.map { person in
+                    frame.faces.faceRegion(ofPerson: person.box, frameWidth: Double(image.width), frameHeight: Double(image.height))
+                }
+                faces = try await engine.faces(in: image, regions: regions)
+            } catch {
+                // The objects are still worth recording without their faces.
+                logger.warning("faces were not analysed", metadata: ["capture_id": "\(frame.capture.id)", "error": "\(error)"])
+            }
+            lap("faces")
+        }
 
         context.report(step: "tracking and storing")
         let regions = settings.restrictToMotion ? motionReport?.regions : nil
-        var result = try await database.transaction { [motionReport] connection in
-            try await store(wanted, seen: seen, frame: frame, motionRegions: regions, motionArea: motionReport?.changedArea,
-                            connection: connection, logger: logger)
+        var result = try await database.transaction { [motionReport, faces] connection in
+            try await store(wanted, seen: seen, faces: faces, frame: frame, motionRegions: regions,
+                            motionArea: motionReport?.changedArea, connection: connection, logger: logger)
         }
         await motion.analysed(camera: frame.camera.id, at: frame.time)
         lap("store")
@@ -116,6 +139,7 @@ struct AnalyzeCaptureHandler: JobHandler {
         var zones: [CameraZone]
         var settings: DetectionSettings
         var events: EventSettings
+        var faces: FaceSettings
         var time: Date
         var bytes: [UInt8]
     }
@@ -145,13 +169,14 @@ struct AnalyzeCaptureHandler: JobHandler {
         let media = self.media
         let bytes = try await NIOThreadPool.singleton.runIfActive { try media.read(uri) }
         return Frame(capture: capture, uri: uri, camera: camera, zones: zones, settings: settings, events: eventSettings,
+                     faces: faceDefaults.applying(cameraConfig: camera.config, report: &ignored),
                      time: CaptureTime.frameTime(capturedAt: capture.capturedAt, receivedAt: capture.receivedAt), bytes: bytes)
     }
 
     /// Folds the frame's objects into the camera's tracks and stores what is worth keeping; returns
     /// the summary that becomes the job's result. Runs inside the transaction holding the camera's
     /// track lock. `motionRegions`, when given, are where a new object must stand (normalised).
-    private func store(_ wanted: [ObjectDetection], seen: DetectedObjects, frame: Frame, motionRegions: [PixelBox]?,
+    private func store(_ wanted: [ObjectDetection], seen: DetectedObjects, faces: [FaceEngine.Found], frame: Frame, motionRegions: [PixelBox]?,
                        motionArea: Double?, connection: PostgresConnection, logger: Logger) async throws -> [String: JSONValue] {
         let repository = DetectionRepository(connection, logger: logger)
         let camera = frame.camera.id, settings = frame.settings, time = frame.time
@@ -220,10 +245,27 @@ struct AnalyzeCaptureHandler: JobHandler {
         try await repository.record(rows, thumbnails: newThumbnails, capture: frame.capture, analysis: .object(analysis),
                                     analyzedAt: now())
         var result = summary
-        if let outcome = try await EventFolding.fold(rows, cameraId: camera, zones: frame.zones, settings: frame.events, frameTime: time,
-                                                     now: now(), connection: connection, logger: logger) {
-            result["event_id"] = .string(outcome.eventId.uuidString.lowercased())
-            if outcome.fastPath { result["fast_path"] = .bool(true) }
+        let folded = try await EventFolding.fold(rows, cameraId: camera, zones: frame.zones, settings: frame.events, frameTime: time,
+                                                 now: now(), connection: connection, logger: logger)
+        if let folded {
+            result["event_id"] = .string(folded.eventId.uuidString.lowercased())
+            if folded.fastPath { result["fast_path"] = .bool(true) }
+        }
+        if !faces.isEmpty, let engine = self.faces {
+            let sightings = FaceSightings(model: engine.model, media: media, settings: recognition, ids: UUIDv7Generator(now: { time }))
+            let bodies = rows.filter { $0.objectType == "person" }.map { row in
+                FaceSightings.Body(detectionId: row.id, box: PixelBox(x1: Double(row.x), y1: Double(row.y), x2: Double(row.x + row.width),
+                                                                      y2: Double(row.y + row.height)))
+            }
+            let filed = try await sightings.record(faces, minimumQuality: frame.faces.minimumQuality, cameraId: camera,
+                                                   captureId: frame.capture.id, bodies: bodies, eventId: folded?.eventId, frameTime: time,
+                                                   connection: connection, logger: logger)
+            result["faces"] = filed.report
+            // Someone on a watchlist is judged at once, as a fast-path detection is.
+            if let folded, filed.newlyWatched != nil {
+                try await EventFolding.enqueueJudgement(of: folded.eventId, stage: .fastPath, jobs: JobRepository(connection, logger: logger),
+                                                        now: now())
+            }
         }
         return result
     }

@@ -3,6 +3,8 @@ import Foundation
 /// Where the detection models are found when `VIGIL_MODELS_DIR` does not say.
 enum ModelLocation {
     static let objectDetector = "yolox_nano.onnx"
+    static let faceDetector = "yunet_2023mar.onnx"
+    static let faceRecognizer = "sface_2021dec.onnx"
 
     /// `.vendor/models` of the checkout the running binary was built in (`.build/<config>/vigil`),
     /// where `scripts/install-deps` puts them; else `.vendor/models` under the working folder.

@@ -36,7 +36,7 @@ struct AlertRulesController {
     @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<AlertRule> {
         let input = try await request.decodeInput(AlertRuleInput.self, context: context)
         let id = ids.next()
-        let userId = context.principal.flatMap { $0.kind == .user ? $0.id : nil }
+        let userId = context.userId
         let rule = try await database.transaction(for: context) { connection in
             let rules = AlertRuleRepository(connection, logger: context.logger)
             try await Self.checkReferences(input, rules)

@@ -71,7 +71,7 @@ struct AlertsController {
     @Sendable func update(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Alert> {
         let id = try context.uuidParameter("id")
         let input = try await request.decodeInput(AlertTransitionInput.self, context: context)
-        let userId = context.principal.flatMap { $0.kind == .user ? $0.id : nil }
+        let userId = context.userId
         let time = now()
         let outcome = try await database.transaction(for: context) { connection in
             let alerts = AlertRepository(connection, logger: context.logger)
@@ -110,7 +110,7 @@ struct AlertsController {
     /// Acknowledges every listed alert that is still waiting for someone; says why the others were left.
     @Sendable func acknowledgeMany(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<BulkResult> {
         let input = try await request.decodeInput(BulkAcknowledgeInput.self, context: context)
-        let userId = context.principal.flatMap { $0.kind == .user ? $0.id : nil }
+        let userId = context.userId
         let time = now()
         let result = try await database.transaction(for: context) { connection in
             let alerts = AlertRepository(connection, logger: context.logger)

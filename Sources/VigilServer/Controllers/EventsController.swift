@@ -174,7 +174,7 @@ struct EventsController {
     @Sendable func feedback(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<EventFeedback> {
         let id = try context.uuidParameter("id")
         let input = try await request.decodeInput(EventFeedbackInput.self, context: context)
-        let userId = context.principal.flatMap { $0.kind == .user ? $0.id : nil }
+        let userId = context.userId
         let saved = try await database.transaction(for: context) { connection -> EventFeedback? in
             let events = EventRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
             guard let event = try await events.find(id: id) else { return nil }

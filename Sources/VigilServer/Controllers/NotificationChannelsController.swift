@@ -42,7 +42,7 @@ struct NotificationChannelsController {
         try requireCredential(input, stored: false)
         let sealed = try input.credential.map { try secrets.seal($0) }
         let id = ids.next()
-        let userId = context.principal.flatMap { $0.kind == .user ? $0.id : nil }
+        let userId = context.userId
         let channel = try await database.transaction(for: context) { connection in
             let channel = try await NotificationChannelRepository(connection, logger: context.logger)
                 .create(id: id, input, sealedCredential: sealed, createdBy: userId)

@@ -36,6 +36,9 @@ struct JudgeEventHandler: JobHandler {
         var tracks: [Int64: (stationarySince: Date?, lastSeenAt: Date)]
         var activity: BaselineComparison
         var classes: [String: BaselineComparison]
+        /// Who its faces showed, and how many strangers (clusters) were seen.
+        var persons: [RecognizedPerson] = []
+        var unknownFaces = 0
     }
 
     func run(_ job: JobRepository.Claimed, context: JobRunContext) async throws -> JSONValue? {
@@ -181,8 +184,13 @@ struct JudgeEventHandler: JobHandler {
             for name in event.objectTypes {
                 classes[name] = BaselineComparison(observed: Double(seen.byClass[name] ?? 1), usual: classBaselines[name] ?? EWMA())
             }
+            let faces = FaceRepository(connection, logger: logger)
+            let persons = try await PersonRepository(connection, logger: logger)
+                .profiles(of: try await faces.recognizedPersons(inEvent: event.id, filedUnder: event.personId))
+            let strangers = Set(try await faces.faces(ofEvent: event.id).filter { $0.personId == nil }.compactMap(\.clusterId))
             return Evidence(event: event, camera: camera, timeZone: timeZone, zones: zones, detections: detections, tracks: tracks,
-                            activity: BaselineComparison(observed: Double(seen.events), usual: usual), classes: classes)
+                            activity: BaselineComparison(observed: Double(seen.events), usual: usual), classes: classes,
+                            persons: persons, unknownFaces: strangers.count)
         }
     }
 
@@ -215,7 +223,7 @@ struct JudgeEventHandler: JobHandler {
                            zones: zones, startedAt: event.startedAt, longestPresence: presence, schedule: schedule,
                            activity: evidence.activity, classFrequency: evidence.classes,
                            allStationary: !ownTracks.isEmpty && ownTracks.allSatisfy { $0.stationarySince != nil },
-                           suspicious: suspicious)
+                           suspicious: suspicious, persons: evidence.persons, unknownFaces: evidence.unknownFaces)
     }
 
     // MARK: Frames

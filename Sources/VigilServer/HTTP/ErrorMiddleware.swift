@@ -102,6 +102,8 @@ enum ConstraintMessages {
         "uq_cameras_slug": ("camera_slug_taken", "A camera with this name (slug) already exists; choose another name or slug."),
         "uq_cameras_device_id": ("camera_device_id_taken", "Another camera already uses this device_id."),
         "uq_cameras_dvr_channel": ("dvr_channel_taken", "Another camera already uses this channel of the DVR."),
+        "uq_watchlists_name": ("watchlist_name_taken", "A watchlist with this name already exists."),
+        "uq_model_versions_string": ("model_version_taken", "A model version with this name already exists."),
     ]
 
     private static let references: [String: (String, String)] = [
@@ -109,5 +111,6 @@ enum ConstraintMessages {
         "fk_cameras_site": ("site_not_found", "site_id names no existing site."),
         "fk_cameras_dvr": ("dvr_not_found", "dvr_id names no DVR at the camera's site."),
         "fk_camera_zones_camera": ("camera_not_found", "The camera no longer exists."),
+        "watchlist_entries_person_id_fkey": ("person_not_found", "person_id names no existing person."),
     ]
 }

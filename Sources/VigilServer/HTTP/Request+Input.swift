@@ -47,6 +47,31 @@ extension Request {
 }
 
 /// Turns JSON objects into validated inputs, with messages that name the offending field.
+extension Request {
+    /// The body as `multipart/form-data`: 415 for another media type, 413 past `maximumBytes`,
+    /// 400 for a malformed body.
+    func multipartForm(maximumBytes: Int) async throws -> MultipartFormData {
+        let contentType = headers[.contentType] ?? ""
+        guard contentType.lowercased().hasPrefix("multipart/form-data") else {
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type", message: "Send the photos as multipart/form-data.")
+        }
+        guard let boundary = MultipartFormData.boundary(fromContentType: contentType) else {
+            throw APIError(.badRequest, code: "invalid_multipart", message: "The multipart content type names no boundary.")
+        }
+        let body: ByteBuffer
+        do {
+            body = try await self.body.collect(upTo: maximumBytes)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, code: "too_large", message: "The body may be at most \(maximumBytes) bytes.")
+        }
+        do {
+            return try MultipartFormData(body: Array(body.readableBytesView), boundary: boundary)
+        } catch {
+            throw APIError(.badRequest, code: "invalid_multipart", message: "The multipart body is malformed: \(error).")
+        }
+    }
+}
+
 enum InputDecoding {
     static func decode<Input: StrictInput>(_ type: Input.Type, from value: JSONValue) throws -> Input {
         try rejectUnknownFields(of: value, for: Input.self)

@@ -42,6 +42,7 @@ public enum Migrations {
         Migration0014Alerts.migration,
         Migration0015EventSearchByMonth.migration,
         Migration0016People.migration,
+        Migration0017FaceRecognition.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

@@ -16,7 +16,7 @@ public struct AlertRuleRepository: Sendable {
     private static let columns = """
         id, name, description, enabled, severity, risk_threshold::int8, event_types, object_types, camera_ids, zone_ids, activity_types,
         min_confidence::float8, schedule::text, quiet_hours::text, dedup_key_template, cooldown_seconds::int8, channel_ids, builtin,
-        created_by, created_at, updated_at
+        created_by, created_at, updated_at, person_ids, person_statuses, watchlist_ids
         """
 
     /// The rules, by name; only the enabled ones when `enabledOnly`.
@@ -45,6 +45,12 @@ public struct AlertRuleRepository: Sendable {
             UNION ALL
             SELECT 'channel_ids'::text, wanted.id FROM unnest(\(input.channelIds ?? [])::uuid[]) AS wanted(id)
                 WHERE NOT EXISTS (SELECT 1 FROM notification_channels n WHERE n.id = wanted.id)
+            UNION ALL
+            SELECT 'person_ids'::text, wanted.id FROM unnest(\(input.personIds ?? [])::uuid[]) AS wanted(id)
+                WHERE NOT EXISTS (SELECT 1 FROM persons p WHERE p.id = wanted.id)
+            UNION ALL
+            SELECT 'watchlist_ids'::text, wanted.id FROM unnest(\(input.watchlistIds ?? [])::uuid[]) AS wanted(id)
+                WHERE NOT EXISTS (SELECT 1 FROM watchlists w WHERE w.id = wanted.id)
             """, logger: logger)
         var missing: [String: [UUID]] = [:]
         for try await (field, id) in rows.decode((String, UUID).self) { missing[field, default: []].append(id) }
@@ -57,12 +63,12 @@ public struct AlertRuleRepository: Sendable {
             let rows = try await connection.query("""
                 INSERT INTO alert_rules (id, name, description, enabled, severity, risk_threshold, event_types, object_types, camera_ids,
                                          zone_ids, activity_types, min_confidence, schedule, quiet_hours, dedup_key_template,
-                                         cooldown_seconds, channel_ids, created_by)
+                                         cooldown_seconds, channel_ids, created_by, person_ids, person_statuses, watchlist_ids)
                 VALUES (\(rule.id), \(rule.name), \(rule.description), \(rule.enabled), \(rule.severity?.rawValue), \(rule.riskThreshold),
                         \(rule.eventTypes.map(\.rawValue)), \(rule.objectTypes), \(rule.cameraIds), \(rule.zoneIds),
                         \(rule.activityTypes.map(\.rawValue)), \(rule.minConfidence), \(try Self.json(rule.schedule))::jsonb,
                         \(try Self.json(rule.quietHours))::jsonb, \(rule.dedupKeyTemplate), \(rule.cooldownSeconds), \(rule.channelIds),
-                        \(rule.createdBy))
+                        \(rule.createdBy), \(rule.personIds), \(rule.personStatuses.map(\.rawValue)), \(rule.watchlistIds))
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows)[0]
@@ -79,7 +85,8 @@ public struct AlertRuleRepository: Sendable {
                     camera_ids = \(rule.cameraIds), zone_ids = \(rule.zoneIds), activity_types = \(rule.activityTypes.map(\.rawValue)),
                     min_confidence = \(rule.minConfidence), schedule = \(try Self.json(rule.schedule))::jsonb,
                     quiet_hours = \(try Self.json(rule.quietHours))::jsonb, dedup_key_template = \(rule.dedupKeyTemplate),
-                    cooldown_seconds = \(rule.cooldownSeconds), channel_ids = \(rule.channelIds)
+                    cooldown_seconds = \(rule.cooldownSeconds), channel_ids = \(rule.channelIds), person_ids = \(rule.personIds),
+                    person_statuses = \(rule.personStatuses.map(\.rawValue)), watchlist_ids = \(rule.watchlistIds)
                 WHERE id = \(rule.id)
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
@@ -102,13 +109,14 @@ public struct AlertRuleRepository: Sendable {
     private func decode(_ rows: PostgresRowSequence) async throws -> [AlertRule] {
         var rules: [AlertRule] = []
         for try await (id, name, description, enabled, severity, risk, eventTypes, objectTypes, cameras, zones, activities, confidence,
-                       schedule, quiet, dedup, cooldown, channels, builtin, createdBy, created, updated)
+                       schedule, quiet, dedup, cooldown, channels, builtin, createdBy, created, updated, persons, statuses, watchlists)
             in rows.decode((UUID, String, String?, Bool, String?, Int64?, [String], [String], [UUID], [UUID], [String], Double?, String?,
-                            String?, String, Int64, [UUID], String?, UUID?, Date, Date).self) {
+                            String?, String, Int64, [UUID], String?, UUID?, Date, Date, [UUID], [String], [UUID]).self) {
             rules.append(AlertRule(
                 id: id, name: name, description: description, enabled: enabled, severity: severity.flatMap(Severity.init(rawValue:)),
                 riskThreshold: risk.map(Int.init), eventTypes: eventTypes.compactMap(EventType.init(rawValue:)), objectTypes: objectTypes,
                 cameraIds: cameras, zoneIds: zones, activityTypes: activities.compactMap(ActivityType.init(rawValue:)),
+                personIds: persons, personStatuses: statuses.compactMap(PersonStatus.init(rawValue:)), watchlistIds: watchlists,
                 minConfidence: confidence.map { ($0 * 1000).rounded() / 1000 }, schedule: try schedule.map(JSONValue.init(jsonText:)),
                 quietHours: try quiet.map(JSONValue.init(jsonText:)), dedupKeyTemplate: dedup, cooldownSeconds: Int(cooldown),
                 channelIds: channels, builtin: builtin, createdBy: createdBy, createdAt: created, updatedAt: updated))

@@ -204,6 +204,16 @@ public struct DetectionRepository: Sendable {
             """, logger: logger)
     }
 
+    /// Names the person detections showed (nil: nobody known). `detectedAt`, when the caller
+    /// knows it, spares the search of the other partitions.
+    public func setPerson(_ personId: UUID?, on detectionIds: [UUID], detectedAt time: Date? = nil) async throws {
+        guard !detectionIds.isEmpty else { return }
+        try await connection.query("""
+            UPDATE detections SET person_id = \(personId)
+            WHERE id = ANY(\(detectionIds)) AND (\(time)::timestamptz IS NULL OR detected_at = \(time))
+            """, logger: logger)
+    }
+
     /// Marks a capture whose frame could not be analysed.
     public func recordFailure(_ capture: CaptureRepository.Stored, error: String, at time: Date) async throws {
         try await connection.query("""

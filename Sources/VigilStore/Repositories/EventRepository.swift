@@ -89,6 +89,38 @@ public struct EventRepository: Sendable {
             """, logger: logger)
     }
 
+    /// Files an event under whom its faces showed: `personId` (chosen by the caller as the most
+    /// urgent person seen) makes it `person_recognized`; an unknown face's cluster makes a human
+    /// or object event `face_detected`, and names the cluster when the event has none yet.
+    public func fileFaces(of id: UUID, personId: UUID?, clusterId: UUID?) async throws {
+        try await connection.query("""
+            UPDATE events SET
+                person_id = COALESCE(\(personId), person_id),
+                cluster_id = COALESCE(cluster_id, \(clusterId)),
+                event_type = CASE
+                    WHEN \(personId)::uuid IS NOT NULL AND event_type IN ('human_detected', 'object_detected', 'face_detected')
+                        THEN 'person_recognized'
+                    WHEN \(clusterId)::uuid IS NOT NULL AND event_type IN ('human_detected', 'object_detected') THEN 'face_detected'
+                    ELSE event_type END
+            WHERE id = \(id)
+            """, logger: logger)
+    }
+
+    /// Sets whom an event shows after a review: a person makes it `person_recognized`, only a
+    /// cluster `face_detected`, neither takes it back to a human (or object) event.
+    public func setIdentity(of id: UUID, personId: UUID?, clusterId: UUID?) async throws {
+        try await connection.query("""
+            UPDATE events SET person_id = \(personId), cluster_id = \(clusterId),
+                event_type = CASE
+                    WHEN event_type NOT IN ('human_detected', 'object_detected', 'face_detected', 'person_recognized') THEN event_type
+                    WHEN \(personId)::uuid IS NOT NULL THEN 'person_recognized'
+                    WHEN \(clusterId)::uuid IS NOT NULL THEN 'face_detected'
+                    WHEN 'person' = ANY(object_types) THEN 'human_detected'
+                    ELSE 'object_detected' END
+            WHERE id = \(id)
+            """, logger: logger)
+    }
+
     /// Closes an open event; false when it was closed already (by another process, or earlier).
     @discardableResult
     public func close(_ id: UUID, at time: Date) async throws -> Bool {
