@@ -28,6 +28,7 @@ bench: build
 	scripts/bench-events
 	scripts/bench-live
 	scripts/bench-alerts
+	scripts/bench-faces
 
 clean:
 	rm -rf .build

@@ -118,6 +118,9 @@ public enum VigilApplication {
         EventsController(database: database, media: services.media, audit: audit).addRoutes(to: api)
         DeepStackController(apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now),
                             detector: services.objectDetector).addRoutes(to: root)
+        DeepStackFaceController(database: database, apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now),
+                                faces: services.faceEngine, media: services.media, ids: services.ids, audit: audit,
+                                now: services.now).addRoutes(to: root)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AlertRulesController(database: database, ids: services.ids, audit: audit, now: services.now).addRoutes(to: api)
         AlertsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
@@ -130,6 +133,8 @@ public enum VigilApplication {
         WatchlistsController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         ReviewsController(database: database, media: services.media, ids: services.ids, audit: audit, faces: services.faceEngine,
                           now: services.now).addRoutes(to: api)
+        RecognitionModelsController(database: database, ids: services.ids, audit: audit, faces: services.faceEngine,
+                                    now: services.now).addRoutes(to: api)
         return (router, policy)
     }
 
@@ -247,7 +252,7 @@ public enum VigilApplication {
                 detector: try YuNetFaceDetector(modelPath: models.detector.path, threads: configuration.inferenceThreads),
                 recognizer: try SFaceRecognizer(modelPath: models.recognizer.path, threads: configuration.inferenceThreads))
             logger.info("face recognition is on", metadata: ["detector": "\(models.detector.path)", "recognizer": "\(models.recognizer.path)"])
-            return FaceEngine(analysis: analysis, concurrentFrames: concurrentFrames)
+            return FaceEngine(analysis: analysis, concurrentFrames: concurrentFrames, recognition: configuration.recognition)
         } catch {
             logger.error("face recognition is off: its models do not load", metadata: ["error": .error(error)])
             return nil
@@ -269,10 +274,10 @@ public enum VigilApplication {
                                                 events: configuration.events)
             analyze.faces = services.faceEngine
             analyze.faceDefaults = configuration.faces
-            analyze.recognition = configuration.recognition
             handlers.append(analyze)
         }
         handlers.append(EvaluateAlertsHandler(database: services.database, now: services.now))
+        handlers.append(TrainRecognitionHandler(database: services.database, ids: services.ids, now: services.now))
         handlers.append(DeliverNotificationHandler(database: services.database, media: services.media, secrets: services.secrets,
                                                    now: services.now, linkBase: services.linkBase))
         var settings = JobWorker.Settings(workerId: "\(ProcessInfo.processInfo.hostName):\(getpid())", lease: configuration.jobLease)

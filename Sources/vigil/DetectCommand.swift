@@ -59,12 +59,7 @@ struct DetectCommand: AsyncParsableCommand {
                     ("decode", runs.map { $0.decode }), ("preprocess", runs.map { $0.preprocess }),
                     ("inference", runs.map { $0.inference }), ("postprocess", runs.map { $0.postprocess }), ("total", runs.map { $0.total }),
                 ]
-                for (stage, values) in stages {
-                    let sorted = values.map(\.milliseconds).sorted()
-                    let median = sorted[sorted.count / 2]
-                    let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
-                    print(String(format: "  %@_ms median %.2f p99 %.2f", stage, median, p99))
-                }
+                for (stage, values) in stages { print("  " + TimingSummary.line(stage, values)) }
             }
         }
     }

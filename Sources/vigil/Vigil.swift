@@ -23,7 +23,7 @@ struct Vigil: AsyncParsableCommand {
               VIGIL_DB_MAX_CONNECTIONS  database pool size (default 20)
               VIGIL_MIN_FREE_DISK       below this free disk space the oldest media go (default 5%)
             """,
-        subcommands: [Serve.self, Migrate.self, CameraCommand.self, UserCommand.self, APIKeyCommand.self, Simulate.self, RetentionCommand.self, DetectCommand.self],
+        subcommands: [Serve.self, Migrate.self, CameraCommand.self, UserCommand.self, APIKeyCommand.self, Simulate.self, RetentionCommand.self, DetectCommand.self, FacesCommand.self],
         defaultSubcommand: nil)
 }
 

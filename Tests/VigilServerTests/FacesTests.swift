@@ -288,4 +288,51 @@ struct FacesTests {
             #expect(try await pipeline.judgeAll() >= 6)
         }
     }
+
+    @Test("DeepStack's face API in its shapes: register, list, recognize, detect, delete, and its refusals")
+    func deepStackFaces() async throws {
+        try await TestApp.run { app in
+            func field(_ name: String, _ value: String) -> MultipartFormData.Part { .field(name, value) }
+            let registered = try await app.upload("/v1/vision/face/register", parts: [field("userid", "Ana"), try Self.photoPart(Self.ana, field: "image1")])
+            #expect(registered.status == .ok && registered.json == .object(["success": .bool(true), "message": .string("face added")]), "\(registered.text)")
+            #expect(try await app.call(.get, "/api/v1/persons?search=ana").items.count == 1, "the person is made")
+            let listed = try await app.upload("/v1/vision/face/list", parts: [])
+            #expect(listed["faces"] == .array([.string("Ana")]) && listed["success"] == .bool(true), "\(listed.text)")
+
+            let known = try await app.upload("/v1/vision/face/recognize", parts: [try Self.photoPart(Self.anaAgain[0])])
+            let prediction = try #require(known["predictions"]?.arrayValue?.first?.objectValue, "\(known.text)")
+            #expect(prediction["userid"] == .string("Ana") && (prediction["confidence"]?.numberValue ?? 0) >= 0.5)
+            #expect(Set(prediction.keys) == ["userid", "confidence", "x_min", "y_min", "x_max", "y_max"])
+            let stranger = try await app.upload("/v1/vision/face/recognize", parts: [try Self.photoPart(Self.stranger[0])])
+            #expect(stranger["predictions"]?.arrayValue?.first?.objectValue?["userid"] == .string("unknown"))
+            #expect(stranger["predictions"]?.arrayValue?.first?.objectValue?["confidence"] == .number(0))
+            let strict = try await app.upload("/v1/vision/face/recognize", parts: [try Self.photoPart(Self.anaAgain[0]), field("min_confidence", "0.999")])
+            #expect(strict["predictions"]?.arrayValue?.first?.objectValue?["userid"] == .string("unknown"))
+
+            let detected = try await app.upload("/v1/vision/face", parts: [try Self.photoPart(Self.ana)])
+            let box = try #require(detected["predictions"]?.arrayValue?.first?.objectValue)
+            #expect(detected["predictions"]?.arrayValue?.count == 1 && box["userid"] == nil)
+            #expect((box["x_max"]?.numberValue ?? 0) > (box["x_min"]?.numberValue ?? 1))
+            #expect(try await app.upload("/v1/vision/face", parts: [try Self.photoPart("horses.jpg")])["predictions"] == .array([]))
+
+            let noUser = try await app.upload("/v1/vision/face/register", parts: [try Self.photoPart(Self.ana)])
+            #expect(noUser.status == .badRequest && noUser.json == .object(["success": .bool(false), "error": .string("user id not specified")]))
+            let noFace = try await app.upload("/v1/vision/face/register", parts: [field("userid", "Ana"), try Self.photoPart("horses.jpg")])
+            #expect(noFace.status == .badRequest && noFace.string("error")?.hasPrefix("no_face") == true, "\(noFace.text)")
+            let machine = try await app.apiKey(role: "api_client")
+            let refused = try await app.upload("/v1/vision/face/recognize", parts: [field("api_key", machine), try Self.photoPart(Self.ana)],
+                                               as: .anonymous)
+            #expect(refused.status == .forbidden && refused["success"] == .bool(false))
+            let operatorKey = try await app.apiKey(role: "operator")
+            let viaForm = try await app.upload("/v1/vision/face/list", parts: [field("api_key", operatorKey)], as: .anonymous)
+            #expect(viaForm.status == .ok && viaForm["faces"] == .array([.string("Ana")]), "\(viaForm.status) \(viaForm.text)")
+
+            let deleted = try await app.upload("/v1/vision/face/delete", parts: [field("userid", "ana")])
+            #expect(deleted.status == .ok && deleted["success"] == .bool(true), "\(deleted.text)")
+            #expect(try await app.upload("/v1/vision/face/list", parts: [])["faces"] == .array([]))
+            let forgotten = try await app.upload("/v1/vision/face/recognize", parts: [try Self.photoPart(Self.anaAgain[0])])
+            #expect(forgotten["predictions"]?.arrayValue?.first?.objectValue?["userid"] == .string("unknown"))
+            #expect(try await app.upload("/v1/vision/face/delete", parts: [field("userid", "Nobody")]).status == .notFound)
+        }
+    }
 }

@@ -87,7 +87,9 @@ struct TestApp {
         defer { try? FileManager.default.removeItem(at: mediaFolder) }
         let media = FileSystemMediaStore(root: mediaFolder)
         let logger = Self.logger
-        let database = Database(location: location, maximumConnections: 4, logger: logger)
+        // Tests run side by side on two cores, some of them running models: a connection can be slow
+        // to come. The production timeout is tested on its own (PlatformTests).
+        let database = Database(location: location, maximumConnections: 4, acquireTimeout: .seconds(30), logger: logger)
         let secrets = try SecretBox(key: SymmetricKey(size: .bits256))
         let clock = TestClock()
         let services = AppServices(database: database, secrets: secrets, media: customMedia ?? media,

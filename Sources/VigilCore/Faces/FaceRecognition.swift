@@ -142,23 +142,21 @@ public struct VerificationMetrics: Codable, Sendable, Equatable {
     }
 
     /// The threshold that recognizes the most people while mistaking at most `maxFalseMatchRate`
-    /// of strangers: of the thresholds keeping false matches that rare, the one with the best F1.
-    /// Nil without pairs of both kinds.
+    /// of strangers: of the thresholds keeping false matches that rare, those with the best F1,
+    /// and of those the middle one, as far from the pairs on either side as they allow (the
+    /// tightest would reject the next face of a person by a hair). Nil without pairs of both kinds.
     public static func calibrate(genuine: [Double], impostor: [Double], maxFalseMatchRate: Double = 0.01) -> VerificationMetrics? {
         guard !genuine.isEmpty, !impostor.isEmpty else { return nil }
         // Halfway between neighbouring distances, so the threshold does not sit on a pair.
         let distances = Set(genuine + impostor).sorted()
-        var candidates = zip(distances, distances.dropFirst()).map { ($0 + $1) / 2 }
-        candidates.append((distances.first ?? 0) / 2)
-        var best: VerificationMetrics?
-        for threshold in candidates {
-            let metrics = evaluate(threshold: threshold, genuine: genuine, impostor: impostor)
-            guard metrics.falseMatchRate <= maxFalseMatchRate else { continue }
-            if best.map({ metrics.f1Score > $0.f1Score || (metrics.f1Score == $0.f1Score && metrics.threshold < $0.threshold) }) ?? true {
-                best = metrics
-            }
-        }
-        return best
+        var candidates = [(distances.first ?? 0) / 2]
+        candidates += zip(distances, distances.dropFirst()).map { ($0 + $1) / 2 }
+        let allowed = candidates.map { evaluate(threshold: $0, genuine: genuine, impostor: impostor) }
+            .filter { $0.falseMatchRate <= maxFalseMatchRate }
+        guard let bestF1 = allowed.map(\.f1Score).max() else { return nil }
+        let tied = allowed.filter { $0.f1Score == bestF1 }
+        let lower = tied.map(\.threshold).min() ?? 0, upper = tied.map(\.threshold).max() ?? 0
+        return evaluate(threshold: (lower + upper) / 2, genuine: genuine, impostor: impostor)
     }
 }
 

@@ -34,7 +34,6 @@ struct AnalyzeCaptureHandler: JobHandler {
     var faces: FaceEngine?
     /// Server-wide face settings; each camera's `config.faces` may override them.
     var faceDefaults = FaceSettings()
-    var recognition = RecognitionSettings()
     /// How long thumbnails are kept: as long as the detections that show them.
     var thumbnailRetention: TimeInterval = RetentionPolicy().partitionRetention["detections"] ?? 365 * 86_400
 
@@ -252,7 +251,7 @@ struct AnalyzeCaptureHandler: JobHandler {
             if folded.fastPath { result["fast_path"] = .bool(true) }
         }
         if !faces.isEmpty, let engine = self.faces {
-            let sightings = FaceSightings(model: engine.model, media: media, settings: recognition, ids: UUIDv7Generator(now: { time }))
+            let sightings = FaceSightings(model: engine.model, media: media, settings: engine.recognition, ids: UUIDv7Generator(now: { time }))
             let bodies = rows.filter { $0.objectType == "person" }.map { row in
                 FaceSightings.Body(detectionId: row.id, box: PixelBox(x1: Double(row.x), y1: Double(row.y), x2: Double(row.x + row.width),
                                                                       y2: Double(row.y + row.height)))

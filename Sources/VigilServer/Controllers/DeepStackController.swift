@@ -23,43 +23,70 @@ struct DeepStackController {
     typealias Prediction = DeepStackAnswer.Prediction
     typealias Answer = DeepStackAnswer
 
-    @Sendable func detect(_ request: Request, context: VigilRequestContext) async throws -> Response {
-        let started = ContinuousClock.now
+    /// A DeepStack request's form, its caller checked: an API key in a header was checked by the
+    /// middleware; one in the form's `api_key` field is checked here, and the context returned is
+    /// the key's. Either those or the DeepStack-shaped failure to answer with.
+    static func authorizedForm(_ request: Request, context: VigilRequestContext, apiKeys: APIKeyCheck,
+                               permission: Permission) async throws -> Result<(MultipartFormData, VigilRequestContext), Failure> {
         guard let boundary = MultipartFormData.boundary(fromContentType: request.headers[.contentType] ?? "") else {
-            return Self.failure(.badRequest, "Send the picture as the 'image' field of multipart/form-data.")
+            return .failure(Failure(.badRequest, "Send the picture as the 'image' field of multipart/form-data."))
         }
         let form: MultipartFormData
         do {
             let body = try await request.body.collect(upTo: Self.maximumBytes)
             form = try MultipartFormData(body: Array(body.readableBytesView), boundary: boundary)
         } catch is NIOTooManyBytesError {
-            return Self.failure(.contentTooLarge, "The picture may be at most \(Self.maximumBytes) bytes.")
+            return .failure(Failure(.contentTooLarge, "The picture may be at most \(Self.maximumBytes) bytes."))
         } catch {
-            return Self.failure(.badRequest, "The multipart body is malformed.")
+            return .failure(Failure(.badRequest, "The multipart body is malformed."))
         }
         if context.principal == nil {
             guard let key = form.text("api_key") else {
-                return Self.failure(.unauthorized, "Send an API key in X-API-Key, Authorization: Bearer, or the form field api_key.")
+                return .failure(Failure(.unauthorized, "Send an API key in X-API-Key, Authorization: Bearer, or the form field api_key."))
             }
             let principal: Principal
             do {
                 principal = try await apiKeys.principal(key: key, request: request, context: context)
             } catch let error as APIError {
-                return Self.failure(error.status, error.message)
+                return .failure(Failure(error.status, error.message))
             }
-            guard principal.allows(.ingestWrite) else {
-                return Self.failure(.forbidden, "The API key's role (\(principal.role)) may not \(Permission.ingestWrite).")
+            guard principal.allows(permission) else {
+                return .failure(Failure(.forbidden, "The API key's role (\(principal.role)) may not \(permission)."))
             }
+            var authenticated = context
+            authenticated.principal = principal
+            return .success((form, authenticated))
+        }
+        return .success((form, context))
+    }
+
+    /// A refusal in DeepStack's words: `{"success": false, "error": ...}` with its status.
+    struct Failure: Error {
+        var status: HTTPResponse.Status
+        var message: String
+
+        init(_ status: HTTPResponse.Status, _ message: String) {
+            self.status = status
+            self.message = message
+        }
+
+        var response: Response { DeepStackController.failure(status, message) }
+    }
+
+    @Sendable func detect(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let form: MultipartFormData
+        switch try await Self.authorizedForm(request, context: context, apiKeys: apiKeys, permission: .ingestWrite) {
+        case .success(let (read, _)): form = read
+        case .failure(let failure): return failure.response
         }
         guard let image = form.part(named: "image"), !image.body.isEmpty else {
             return Self.failure(.badRequest, "The form has no 'image' field.")
         }
-        var minimumConfidence = 0.4
-        if let text = form.text("min_confidence") {
-            guard let value = Double(text), (0...1).contains(value) else {
-                return Self.failure(.badRequest, "min_confidence must be a number from 0 to 1; got '\(text.prefix(20))'.")
-            }
-            minimumConfidence = value
+        let minimumConfidence: Double
+        switch Self.minimumConfidence(form, default: 0.4) {
+        case .success(let value): minimumConfidence = value
+        case .failure(let failure): return failure.response
         }
         guard let detector else {
             return Self.failure(.serviceUnavailable, "Object detection is off on this server: its detector did not start.")
@@ -83,11 +110,20 @@ struct DeepStackController {
                                        processMs: Int((ContinuousClock.now - started).milliseconds)))
     }
 
+    /// The form's `min_confidence`, from 0 to 1.
+    static func minimumConfidence(_ form: MultipartFormData, default value: Double) -> Result<Double, Failure> {
+        guard let text = form.text("min_confidence") else { return .success(value) }
+        guard let number = Double(text), (0...1).contains(number) else {
+            return .failure(Failure(.badRequest, "min_confidence must be a number from 0 to 1; got '\(text.prefix(20))'."))
+        }
+        return .success(number)
+    }
+
     static func failure(_ status: HTTPResponse.Status, _ message: String) -> Response {
         answer(status, Answer(success: false, error: message))
     }
 
-    static func answer(_ status: HTTPResponse.Status, _ answer: Answer) -> Response {
+    static func answer(_ status: HTTPResponse.Status, _ answer: some Encodable) -> Response {
         let body = (try? JSONEncoder().encode(answer)) ?? Data(#"{"success":false}"#.utf8)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -10,10 +10,13 @@ public final class FaceEngine: Sendable {
     public let analysis: FaceAnalysis
     /// The embeddings' model, as stored in `face_embeddings.model_version`, with their width.
     public let model: FaceRepository.Model
+    /// How the gallery is searched, by the cameras' faces and the API's alike.
+    public let recognition: RecognitionSettings
     private let threads: NIOThreadPool
 
-    public init(analysis: FaceAnalysis, concurrentFrames: Int) {
+    public init(analysis: FaceAnalysis, concurrentFrames: Int, recognition: RecognitionSettings = RecognitionSettings()) {
         self.analysis = analysis
+        self.recognition = recognition
         model = FaceRepository.Model(version: analysis.recognizer.modelVersion, dimensions: SFaceRecognizer.dimensions)
         threads = NIOThreadPool(numberOfThreads: max(concurrentFrames, 1))
         threads.start()

@@ -70,8 +70,8 @@ struct FaceSightings: Sendable {
                                               embedding: face.embedding, imagePath: path, quality: face.quality.score,
                                               confidence: face.face.confidence, box: face.face.box, landmarks: face.face.landmarks,
                                               modelVersion: model.version, source: .unknown, createdAt: frameTime)
-            let candidates = try await faces.nearestGalleryFaces(to: face.embedding, model: model, limit: settings.candidates)
-            if let match = FaceMatch.best(of: candidates, threshold: recognition.threshold) {
+            if let match = try await faces.match(face.embedding, model: model, threshold: recognition.threshold,
+                                                 candidates: settings.candidates) {
                 row.personId = match.personId
                 row.source = .recognition
                 row.matchedFaceId = match.faceId

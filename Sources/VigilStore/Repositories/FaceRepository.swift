@@ -72,6 +72,11 @@ public struct FaceRepository: Sendable {
         return found
     }
 
+    /// Who a face is: its nearest gallery face within `threshold`, among the `candidates` nearest.
+    public func match(_ embedding: [Float], model: Model, threshold: Double, candidates: Int) async throws -> FaceMatch? {
+        FaceMatch.best(of: try await nearestGalleryFaces(to: embedding, model: model, limit: candidates), threshold: threshold)
+    }
+
     /// The same search without the index, comparing every gallery face: the exact answer the index approximates.
     public func exactNearestGalleryFaces(to embedding: [Float], model: Model, limit: Int) async throws -> [GalleryCandidate] {
         try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)

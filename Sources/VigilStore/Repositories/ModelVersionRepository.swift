@@ -21,10 +21,13 @@ public struct ModelVersionRepository: Sendable {
             SELECT id, version_string, threshold::float8 FROM model_versions WHERE is_production AND embedding_model = \(embeddingModel)
             """, logger: logger)
         for try await (id, name, threshold) in rows.decode((UUID, String, Double).self) {
-            return RecognitionModel(embeddingModel: embeddingModel, threshold: threshold, versionId: id, versionName: name)
+            return RecognitionModel(embeddingModel: embeddingModel, threshold: Self.rounded(threshold), versionId: id, versionName: name)
         }
         return RecognitionModel(embeddingModel: embeddingModel, threshold: RecognitionModel.publishedThreshold(of: embeddingModel))
     }
+
+    /// A threshold as calibrated (4 decimals), not as `real` stores it (0.5525 comes back 0.55250001).
+    static func rounded(_ threshold: Double) -> Double { (threshold * 10_000).rounded() / 10_000 }
 
     // MARK: Datasets
 
@@ -169,7 +172,7 @@ public struct ModelVersionRepository: Sendable {
         for try await (id, name, job, model, threshold, metrics, production, rollback, approvedBy, approvedAt, replaced, deployed, created)
             in rows.decode((UUID, String, UUID?, String, Double, String, Bool, Bool, UUID?, Date?, UUID?, Date?, Date).self) {
             found.append(ModelVersion(id: id, versionString: name, trainingJobId: job, embeddingModel: model,
-                                      threshold: (threshold * 10_000).rounded() / 10_000, metrics: try JSONValue(jsonText: metrics),
+                                      threshold: Self.rounded(threshold), metrics: try JSONValue(jsonText: metrics),
                                       isProduction: production, isRollbackAvailable: rollback, approvedBy: approvedBy, approvedAt: approvedAt,
                                       replacedVersionId: replaced, deployedAt: deployed, createdAt: created))
         }

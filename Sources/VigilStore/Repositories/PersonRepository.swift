@@ -66,6 +66,18 @@ public struct PersonRepository: Sendable {
             """, logger: logger)).first
     }
 
+    /// The names (the id where a person has none) of the persons with a gallery of the model's faces, sorted.
+    public func namesWithGallery(model: String) async throws -> [String] {
+        let rows = try await connection.query("""
+            SELECT COALESCE(p.name, p.id::text) FROM persons p
+            WHERE EXISTS (SELECT 1 FROM face_embeddings f WHERE f.person_id = p.id AND f.source = 'enrolment' AND f.model_version = \(model))
+            ORDER BY 1
+            """, logger: logger)
+        var names: [String] = []
+        for try await name in rows.decode(String.self) { names.append(name) }
+        return names
+    }
+
     public func create(id: UUID, _ input: PersonInput, createdBy: UUID?) async throws -> Person {
         try await translatingErrors {
             try await connection.query("""
