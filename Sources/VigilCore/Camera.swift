@@ -171,6 +171,7 @@ public struct CameraInput: Codable, Hashable, Sendable, StrictInput {
             report.check(config.objectValue != nil, "config", "must be a JSON object")
             _ = DetectionSettings().applying(cameraConfig: config, report: &report)
             _ = EventSettings().applying(cameraConfig: config, siteTimeZone: "UTC", report: &report)
+            _ = FaceSettings().applying(cameraConfig: config, report: &report)
         }
         if let deviceId {
             report.check(!deviceId.isEmpty && deviceId.count <= 100, "device_id", "must be 1 to 100 characters")

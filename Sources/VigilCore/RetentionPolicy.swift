@@ -24,7 +24,7 @@ public struct RetentionPolicy: Sendable, Equatable {
     /// frame whose transaction is still under way.
     public var orphanGrace: TimeInterval = 10 * 60
     /// The media folders swept for files no row names.
-    public static let sweptFolders = ["staging", "clips", "events", "thumbs"]
+    public static let sweptFolders = ["staging", "clips", "events", "thumbs", "faces"]
 
     public init() {}
 
@@ -50,6 +50,8 @@ public struct RetentionReport: Codable, Sendable, Equatable {
     public var tracksRemoved = 0
     /// Records that a rule matched an event, for events past their retention.
     public var alertGuardsRemoved = 0
+    /// Faces cameras saw (recognized or not), past the detections' retention; gallery faces stay.
+    public var sightingFacesRemoved = 0
 
     public init(dryRun: Bool) {
         self.dryRun = dryRun
@@ -66,5 +68,7 @@ public struct RetentionReport: Codable, Sendable, Equatable {
         case missingFiles = "missing_files"
         case orphanFilesRemoved = "orphan_files_removed"
         case tracksRemoved = "tracks_removed"
+        case alertGuardsRemoved = "alert_guards_removed"
+        case sightingFacesRemoved = "sighting_faces_removed"
     }
 }

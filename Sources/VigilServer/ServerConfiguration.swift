@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import VigilCore
+import VigilVision
 
 /// Everything `vigil serve` needs, read from `VIGIL_*` environment variables and then command-line flags.
 public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible {
@@ -50,8 +51,22 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var facesEnabled = true
     public var faceDetectorModel: URL?
     public var faceRecognizerModel: URL?
+    /// The recognizer's name in `face_embeddings.model_version` (`VIGIL_FACE_MODEL_VERSION`);
+    /// by default `sface_2021dec`, or the file name of a recognizer given by path.
+    public var faceModelVersion: String?
+    /// How the recognizer wants its pixels (`VIGIL_FACE_RECOGNIZER_INPUT`: `raw` for SFace, `centred` for ArcFace).
+    public var faceRecognizerInput = FaceRecognizer.Input.raw
     public var faces = FaceSettings()
     public var recognition = RecognitionSettings()
+    /// The embeddings' model version: given, or made from the recognizer's file name (`w600k_r50.onnx` → `w600k_r50`).
+    public var resolvedFaceModelVersion: String {
+        if let faceModelVersion { return faceModelVersion }
+        guard let model = faceRecognizerModel else { return "sface_2021dec" }
+        let name = model.deletingPathExtension().lastPathComponent.lowercased()
+            .map { $0.isLetter && $0.isASCII || $0.isNumber && $0.isASCII ? $0 : "_" }
+        return String(String(name).prefix(40))
+    }
+
     /// YuNet and SFace in the models folder unless named.
     public var faceModels: (detector: URL, recognizer: URL) {
         let folder = modelsDirectory ?? ModelLocation.defaultDirectory
@@ -228,6 +243,20 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let faces = boolean("VIGIL_FACES") { configuration.facesEnabled = faces }
         if let path = value("VIGIL_FACE_DETECTOR_MODEL") { configuration.faceDetectorModel = URL(fileURLWithPath: path) }
         if let path = value("VIGIL_FACE_RECOGNIZER_MODEL") { configuration.faceRecognizerModel = URL(fileURLWithPath: path) }
+        if let version = value("VIGIL_FACE_MODEL_VERSION") {
+            if version.range(of: "^[a-z0-9_]{1,40}$", options: .regularExpression) != nil {
+                configuration.faceModelVersion = version
+            } else {
+                problems.append("VIGIL_FACE_MODEL_VERSION must be 1 to 40 lower-case letters, digits and underscores; got '\(version)'")
+            }
+        }
+        if let text = value("VIGIL_FACE_RECOGNIZER_INPUT") {
+            if let input = FaceRecognizer.Input(rawValue: text.lowercased()) {
+                configuration.faceRecognizerInput = input
+            } else {
+                problems.append("VIGIL_FACE_RECOGNIZER_INPUT must be one of \(FaceRecognizer.Input.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
+            }
+        }
         if let text = value("VIGIL_FACE_MODE") {
             if let mode = FaceSettings.Mode(rawValue: text.lowercased()) {
                 configuration.faces.mode = mode

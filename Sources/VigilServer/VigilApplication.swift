@@ -250,8 +250,11 @@ public enum VigilApplication {
         do {
             let analysis = FaceAnalysis(
                 detector: try YuNetFaceDetector(modelPath: models.detector.path, threads: configuration.inferenceThreads),
-                recognizer: try SFaceRecognizer(modelPath: models.recognizer.path, threads: configuration.inferenceThreads))
-            logger.info("face recognition is on", metadata: ["detector": "\(models.detector.path)", "recognizer": "\(models.recognizer.path)"])
+                recognizer: try FaceRecognizer(modelPath: models.recognizer.path, threads: configuration.inferenceThreads,
+                                               modelVersion: configuration.resolvedFaceModelVersion, input: configuration.faceRecognizerInput))
+            logger.info("face recognition is on", metadata: ["detector": "\(models.detector.path)", "recognizer": "\(models.recognizer.path)",
+                                                           "model_version": "\(analysis.recognizer.modelVersion)",
+                                                           "dimensions": "\(analysis.recognizer.dimensions)"])
             return FaceEngine(analysis: analysis, concurrentFrames: concurrentFrames, recognition: configuration.recognition)
         } catch {
             logger.error("face recognition is off: its models do not load", metadata: ["error": .error(error)])

@@ -105,33 +105,53 @@ public struct AlignedFace: Sendable {
     public var image: BGRImage { BGRImage(width: Self.side, height: Self.side, pixels: pixels) }
 }
 
-/// SFace (2021dec): a 128-d embedding of an aligned face (RGB, raw 0-255), L2-normalised.
-public final class SFaceRecognizer: Sendable {
+/// A face recognizer: an ONNX model that takes an aligned 112 × 112 face and gives an embedding of
+/// its own width, L2-normalised. SFace (2021dec, 128-d, RGB 0-255) is the default; an ArcFace
+/// export (512-d, RGB scaled to -1...1) works the same way under its own `modelVersion`.
+public final class FaceRecognizer: Sendable {
+    /// How the model wants its pixels.
+    public enum Input: String, Sendable, CaseIterable {
+        /// RGB, 0 to 255 (SFace, OpenCV's model zoo).
+        case raw
+        /// RGB, (value - 127.5) / 127.5 (InsightFace's ArcFace exports).
+        case centred
+    }
+
     let session: InferenceSession
     /// Names the embeddings' model in `face_embeddings.model_version`: vectors of different models are never compared.
     public let modelVersion: String
-    public static let dimensions = 128
+    /// The embeddings' width.
+    public let dimensions: Int
+    public let input: Input
 
-    public init(modelPath: String, threads: Int = 2, modelVersion: String = "sface_2021dec") throws(VisionError) {
+    public init(modelPath: String, threads: Int = 2, modelVersion: String = "sface_2021dec", input: Input = .raw) throws(VisionError) {
         session = try InferenceSession(modelPath: modelPath, threads: threads)
-        guard session.inputShape == [1, 3, Int64(AlignedFace.side), Int64(AlignedFace.side)] else {
-            throw .model("\(modelPath) does not take [1, 3, 112, 112] faces as SFace does: \(session.inputShape)")
+        let shape = session.inputShape
+        guard shape.count == 4, shape[0] == 1 || shape[0] == -1, shape[1...] == [3, Int64(AlignedFace.side), Int64(AlignedFace.side)] else {
+            throw .model("\(modelPath) does not take [1, 3, 112, 112] faces as SFace and ArcFace do: \(shape)")
+        }
+        guard let width = session.outputShape.last, width >= 2, width <= 2000 else {
+            throw .model("\(modelPath) does not give an embedding of 2 to 2000 values: \(session.outputShape)")
         }
         self.modelVersion = modelVersion
+        self.input = input
+        dimensions = Int(width)
     }
 
     public func embedding(of face: AlignedFace) throws(VisionError) -> [Float] {
         let plane = AlignedFace.side * AlignedFace.side
-        var input = [Float](repeating: 0, count: 3 * plane)
+        var values = [Float](repeating: 0, count: 3 * plane)
+        let (scale, shift): (Float, Float) = input == .raw ? (1, 0) : (1 / 127.5, -1)
         for index in 0..<plane {
             // Interleaved B, G, R in; R, G, B planes out.
-            input[index] = Float(face.pixels[index * 3 + 2])
-            input[plane + index] = Float(face.pixels[index * 3 + 1])
-            input[2 * plane + index] = Float(face.pixels[index * 3])
+            values[index] = Float(face.pixels[index * 3 + 2]) * scale + shift
+            values[plane + index] = Float(face.pixels[index * 3 + 1]) * scale + shift
+            values[2 * plane + index] = Float(face.pixels[index * 3]) * scale + shift
         }
-        let output = try session.run(input, shape: [1, 3, Int64(AlignedFace.side), Int64(AlignedFace.side)],
-                                     outputCapacity: Self.dimensions)
-        guard output.values.count == Self.dimensions else { throw .model("SFace gave \(output.values.count) values, not 128") }
+        let output = try session.run(values, shape: [1, 3, Int64(AlignedFace.side), Int64(AlignedFace.side)], outputCapacity: dimensions)
+        guard output.values.count == dimensions else {
+            throw .model("\(modelVersion) gave \(output.values.count) values, not \(dimensions)")
+        }
         return FaceEmbedding.normalized(output.values)
     }
 }
@@ -146,9 +166,9 @@ public struct FaceAnalysis: Sendable {
     }
 
     public let detector: YuNetFaceDetector
-    public let recognizer: SFaceRecognizer
+    public let recognizer: FaceRecognizer
 
-    public init(detector: YuNetFaceDetector, recognizer: SFaceRecognizer) {
+    public init(detector: YuNetFaceDetector, recognizer: FaceRecognizer) {
         self.detector = detector
         self.recognizer = recognizer
     }

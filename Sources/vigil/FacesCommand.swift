@@ -26,7 +26,8 @@ struct FacesCommand: AsyncParsableCommand {
         if let threads { configuration.inferenceThreads = threads }
         let models = configuration.faceModels
         let detector = try YuNetFaceDetector(modelPath: models.detector.path, threads: configuration.inferenceThreads)
-        let recognizer = try SFaceRecognizer(modelPath: models.recognizer.path, threads: configuration.inferenceThreads)
+        let recognizer = try FaceRecognizer(modelPath: models.recognizer.path, threads: configuration.inferenceThreads,
+                                            modelVersion: configuration.resolvedFaceModelVersion, input: configuration.faceRecognizerInput)
         let clock = ContinuousClock()
         for file in files {
             let image = try JPEGDecoder.decode(Array(try Data(contentsOf: URL(fileURLWithPath: file))))

@@ -335,4 +335,68 @@ struct FacesTests {
             #expect(try await app.upload("/v1/vision/face/delete", parts: [field("userid", "Nobody")]).status == .notFound)
         }
     }
+
+    @Test("a 512-d embedding model of its own version gets its own indexes and gallery; vectors of two models are never compared")
+    func secondEmbeddingModel() async throws {
+        let folder = try TestPaths.temporaryFolder("vigil-embedder")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("arcface_test.onnx").path
+        let made = try await LaunchedProcess.run(TestPaths.packageRoot.appendingPathComponent(".vendor/python/bin/python"), [
+            TestPaths.packageRoot.appendingPathComponent("Tests/VigilServerTests/Fixtures/make_face_embedder.py").path, path, "512",
+        ])
+        #expect(made.status == 0, "\(made.output)")
+        let recognizer = try FaceRecognizer(modelPath: path, threads: 1, modelVersion: "arcface_test", input: .centred)
+        #expect(recognizer.dimensions == 512)
+        let engine = FaceEngine(analysis: FaceAnalysis(detector: TestModels.faceEngine.analysis.detector, recognizer: recognizer),
+                                concurrentFrames: 1)
+        try await TestApp.run(faceEngine: engine) { app in
+            let index = try await app.database.scalar("""
+                SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_faces_gallery_arcface_test'
+                """, as: String.self)
+            #expect(index?.contains("vector(512)") == true && index?.contains("'arcface_test'") == true, "\(index ?? "no index")")
+            // A face of the default model, as SFace stores it: never a candidate for the other model.
+            let bob = try await Self.person(app, #"{"name":"Bob"}"#)
+            let sface = "[" + (0..<128).map { $0 == 0 ? "1" : "0" }.joined(separator: ",") + "]"
+            try await app.database.transaction { connection in
+                try await connection.query("""
+                    INSERT INTO face_embeddings (person_id, embedding, source_image_path, model_version, source)
+                    VALUES (\(UUID(uuidString: bob)!), \(sface)::vector, 'faces/bob.jpg', 'sface_2021dec', 'enrolment')
+                    """, logger: TestApp.logger)
+            }
+            let ana = try await Self.person(app, #"{"name":"Ana"}"#)
+            let enrolled = try await app.upload("/api/v1/persons/\(ana)/faces", parts: [try Self.photoPart(Self.ana)])
+            #expect(enrolled.items.first?.objectValue?["model_version"] == .string("arcface_test"), "\(enrolled.text)")
+            let widths = try await app.database.scalar("""
+                SELECT string_agg(model_version || ':' || vector_dims(embedding), ',' ORDER BY model_version) FROM face_embeddings
+                """, as: String.self)
+            #expect(widths == "arcface_test:512,sface_2021dec:128")
+            let copy = try TestImages.jpeg(try TestImages.photo(Self.ana), quality: 80)
+            let found = try await app.upload("/v1/vision/face/recognize", parts: [try Self.photoPart("copy.jpg", bytes: copy)])
+            #expect(found["predictions"]?.arrayValue?.first?.objectValue?["userid"] == .string("Ana"), "\(found.text)")
+            #expect(try await app.upload("/v1/vision/face/list", parts: [])["faces"] == .array([.string("Ana")]))
+        }
+    }
+
+    @Test("the configuration names the face models, their version and input, where faces are looked for, and refuses nonsense")
+    func configuration() throws {
+        let defaults = try ServerConfiguration.load(environment: [:])
+        #expect(defaults.facesEnabled && defaults.resolvedFaceModelVersion == "sface_2021dec" && defaults.faces.mode == .person)
+        #expect(defaults.faceModels.recognizer.lastPathComponent == "sface_2021dec.onnx")
+        let arcface = try ServerConfiguration.load(environment: [
+            "VIGIL_FACE_RECOGNIZER_MODEL": "/models/W600K-r50.onnx", "VIGIL_FACE_RECOGNIZER_INPUT": "centred", "VIGIL_FACE_MODE": "frame",
+            "VIGIL_FACE_EF_SEARCH": "128", "VIGIL_FACE_CLUSTER_DISTANCE": "0.5", "VIGIL_FACES": "true",
+        ])
+        #expect(arcface.resolvedFaceModelVersion == "w600k_r50" && arcface.faceRecognizerInput == .centred)
+        #expect(arcface.faces.mode == .frame && arcface.recognition.efSearch == 128 && arcface.recognition.clusterDistance == 0.5)
+        #expect(try ServerConfiguration.load(environment: ["VIGIL_FACE_MODEL_VERSION": "arcface_r100"]).resolvedFaceModelVersion == "arcface_r100")
+        #expect(!(try ServerConfiguration.load(environment: ["VIGIL_FACES": "false"]).facesEnabled))
+        // A camera's own setting is checked when it is written.
+        #expect(CameraInput(name: "Doorbell", config: .object(["faces": .object(["mode": .string("frame")])])).validate().isValid)
+        #expect(CameraInput(name: "Doorbell", config: .object(["faces": .object(["mode": .string("faces")])])).validate().problems.map(\.field)
+                == ["config.faces.mode"])
+        for (name, value) in [("VIGIL_FACE_MODEL_VERSION", "ArcFace R100"), ("VIGIL_FACE_RECOGNIZER_INPUT", "bgr"), ("VIGIL_FACE_MODE", "faces"),
+                              ("VIGIL_FACE_EF_SEARCH", "0"), ("VIGIL_FACE_CLUSTER_DISTANCE", "3")] {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try ServerConfiguration.load(environment: [name: value]) }
+        }
+    }
 }

@@ -167,6 +167,44 @@ struct RetentionTests {
         }
     }
 
+    @Test("faces cameras saw go with their detections, with their files and emptied clusters; gallery faces stay")
+    func sightingFaces() async throws {
+        try await TestApp.run { app in
+            let camera = try await ingest(app, [])
+            let now = app.clock.now
+            let person = UUID(), cluster = UUID()
+            var written: [String: String] = [:]
+            for name in ["old-stranger", "new-stranger", "old-gallery"] {
+                written[name] = try app.media.write(Array("face".utf8), at: "faces/test/\(name).jpg")
+            }
+            let files = written
+            try await app.database.transaction { connection in
+                try await connection.query("INSERT INTO persons (id, name, status) VALUES (\(person), 'Ana', 'known')", logger: TestApp.logger)
+                let old = now.addingTimeInterval(-400 * 86_400)
+                try await connection.query("""
+                    INSERT INTO person_clusters (id, cluster_label, model_version, sample_count, first_seen, last_seen)
+                    VALUES (\(cluster), 'Unknown-001', 'sface_2021dec', 1, \(old), \(old))
+                    """, logger: TestApp.logger)
+                let vector = "[" + (0..<128).map { $0 == 0 ? "1" : "0" }.joined(separator: ",") + "]"
+                for (name, source, time, owner, group) in [("old-stranger", "unknown", old, nil as UUID?, cluster as UUID?),
+                                                           ("new-stranger", "unknown", now, nil, nil),
+                                                           ("old-gallery", "enrolment", old, person, nil)] {
+                    try await connection.query("""
+                        INSERT INTO face_embeddings (person_id, cluster_id, camera_id, embedding, source_image_path, model_version, source, created_at)
+                        VALUES (\(owner), \(group), \(camera), \(vector)::vector, \(files[name]!), 'sface_2021dec', \(source), \(time))
+                        """, logger: TestApp.logger)
+                }
+            }
+            #expect(try await run(app).perform(now: now, dryRun: true).sightingFacesRemoved == 1)
+            #expect(app.media.exists(files["old-stranger"]!), "a dry run deletes nothing")
+            let report = try await run(app).perform(now: now, dryRun: false)
+            #expect(report.sightingFacesRemoved == 1 && report.orphanFilesRemoved == 0)
+            #expect(!app.media.exists(files["old-stranger"]!) && app.media.exists(files["new-stranger"]!) && app.media.exists(files["old-gallery"]!))
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM face_embeddings", as: Int.self) == 2)
+            #expect(try await app.database.scalar("SELECT count(*)::int8 FROM person_clusters", as: Int.self) == 0, "the emptied cluster goes")
+        }
+    }
+
     @Test("when the disk runs short, the oldest media go first, only until there is room")
     func diskPressure() async throws {
         try await TestApp.run { app in

@@ -29,7 +29,7 @@ enum TestModels {
         do {
             return FaceEngine(analysis: FaceAnalysis(
                 detector: try YuNetFaceDetector(modelPath: models.appendingPathComponent("yunet_2023mar.onnx").path),
-                recognizer: try SFaceRecognizer(modelPath: models.appendingPathComponent("sface_2021dec.onnx").path)), concurrentFrames: 2)
+                recognizer: try FaceRecognizer(modelPath: models.appendingPathComponent("sface_2021dec.onnx").path)), concurrentFrames: 2)
         } catch {
             fatalError("the face models do not load (scripts/install-deps fetches them): \(error)")
         }
@@ -81,7 +81,7 @@ struct TestApp {
 
     static func run(withAdministrator: Bool = true, loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
                     ingestMaxBytes: Int = 8 << 20, media customMedia: (any MediaStore)? = nil, live: Bool = false,
-                    _ body: @escaping @Sendable (TestApp) async throws -> Void) async throws {
+                    faceEngine: FaceEngine? = TestModels.faceEngine, _ body: @escaping @Sendable (TestApp) async throws -> Void) async throws {
         let location = try await TestDatabases.shared.create()
         let mediaFolder = try TestPaths.temporaryFolder("vigil-media")
         defer { try? FileManager.default.removeItem(at: mediaFolder) }
@@ -95,7 +95,7 @@ struct TestApp {
         let services = AppServices(database: database, secrets: secrets, media: customMedia ?? media,
                                    registry: PrometheusCollectorRegistry(), now: { clock.now }, loginThrottle: loginThrottle,
                                    ingestMaxBytes: ingestMaxBytes, objectDetector: TestModels.objectDetector,
-                                   faceEngine: TestModels.faceEngine)
+                                   faceEngine: faceEngine)
         let policy = VigilApplication.buildRouter(services, logger: logger).policy
         // The api role: tests drive background work (retention) themselves, with their own clock.
         var configuration = ServerConfiguration()

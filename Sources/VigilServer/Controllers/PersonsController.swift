@@ -147,7 +147,7 @@ struct PersonsController {
             guard let face = try await faces.find(id: faceId), face.personId == id else {
                 throw APIError.notFound("face", faceId.uuidString.lowercased())
             }
-            try await faces.delete(id: faceId)
+            _ = try await faces.delete(ids: [faceId])
             try await audit.record(AuditTrail.change("person_face_deleted", "person", id.uuidString,
                                                      details: .object(["face_id": .string(faceId.uuidString.lowercased())])),
                                    context: context, on: connection)

@@ -17,7 +17,7 @@ public final class FaceEngine: Sendable {
     public init(analysis: FaceAnalysis, concurrentFrames: Int, recognition: RecognitionSettings = RecognitionSettings()) {
         self.analysis = analysis
         self.recognition = recognition
-        model = FaceRepository.Model(version: analysis.recognizer.modelVersion, dimensions: SFaceRecognizer.dimensions)
+        model = FaceRepository.Model(version: analysis.recognizer.modelVersion, dimensions: analysis.recognizer.dimensions)
         threads = NIOThreadPool(numberOfThreads: max(concurrentFrames, 1))
         threads.start()
     }

@@ -59,6 +59,23 @@ public struct RetentionRun: Sendable {
             }
         }
 
+        // Faces cameras saw go with their detections; the galleries stay.
+        if let cutoff = policy.partitionCutoff(for: "detections", now: now) {
+            while true {
+                let removed = try await database.transaction { try await RetentionRepository($0, logger: logger)
+                    .removeSightingFaces(seenBefore: cutoff, limit: dryRun ? 1_000_000 : Self.batchSize, dryRun: dryRun) }
+                if !dryRun {
+                    for uri in removed where media.exists(uri) {
+                        do { try media.remove(uri) } catch {
+                            logger.error("cannot delete a face image", metadata: ["uri": "\(uri)", "error": .error(error)])
+                        }
+                    }
+                }
+                report.sightingFacesRemoved += removed.count
+                if dryRun || removed.count < Self.batchSize { break }
+            }
+        }
+
         // A rule's match on an event is remembered (so that it is raised once) as long as the event is kept.
         if let cutoff = policy.partitionCutoff(for: "events", now: now) {
             while true {

@@ -77,14 +77,6 @@ public struct FaceRepository: Sendable {
         FaceMatch.best(of: try await nearestGalleryFaces(to: embedding, model: model, limit: candidates), threshold: threshold)
     }
 
-    /// The same search without the index, comparing every gallery face: the exact answer the index approximates.
-    public func exactNearestGalleryFaces(to embedding: [Float], model: Model, limit: Int) async throws -> [GalleryCandidate] {
-        try await connection.query("SET LOCAL enable_indexscan = off", logger: logger)
-        let found = try await nearestGalleryFaces(to: embedding, model: model, limit: limit)
-        try await connection.query("SET LOCAL enable_indexscan = on", logger: logger)
-        return found
-    }
-
     /// The unknown face nearest to `embedding` in an active cluster, with its cluster.
     public func nearestClusteredFace(to embedding: [Float], model: Model) async throws -> (clusterId: UUID, distance: Double)? {
         let vector = Self.literal(embedding)
@@ -231,16 +223,6 @@ public struct FaceRepository: Sendable {
             """, logger: logger))
     }
 
-    /// Removes a face; the person's best remaining gallery face becomes primary if it was.
-    @discardableResult
-    public func delete(id: UUID) async throws -> FaceRecord? {
-        let rows = try await connection.query("DELETE FROM face_embeddings f WHERE f.id = \(id) RETURNING \(unescaped: Self.columns)",
-                                              logger: logger)
-        guard let face = try await decode(rows).first else { return nil }
-        if let person = face.personId { try await refreshPrimary(of: person) }
-        return face
-    }
-
     /// Makes the person's best gallery face the primary one when none is (the first enrolment, or after a deletion).
     public func refreshPrimary(of personId: UUID) async throws {
         try await connection.query("""
@@ -293,17 +275,6 @@ public struct FaceRepository: Sendable {
         for try await (id, quality, created, text) in rows.decode((UUID, Double, Date, String).self) {
             found.append((id, quality, created, Self.parse(text)))
         }
-        return found
-    }
-
-    /// Every gallery face of a model with its person, for calibrating a threshold.
-    public func galleryEmbeddings(model: String) async throws -> [(id: UUID, personId: UUID, embedding: [Float])] {
-        let rows = try await connection.query("""
-            SELECT id, person_id, embedding::text FROM face_embeddings
-            WHERE model_version = \(model) AND person_id IS NOT NULL AND source = 'enrolment' ORDER BY person_id, id
-            """, logger: logger)
-        var found: [(id: UUID, personId: UUID, embedding: [Float])] = []
-        for try await (id, person, text) in rows.decode((UUID, UUID, String).self) { found.append((id, person, Self.parse(text))) }
         return found
     }
 
@@ -379,7 +350,8 @@ public struct FaceRepository: Sendable {
         return found.sorted { $0.uuidString < $1.uuidString }
     }
 
-    /// Deletes faces; returns their records (for their files).
+    /// Deletes faces; the persons who lose a primary face get their best remaining one. Returns
+    /// the deleted faces (for their files).
     public func delete(ids: [UUID]) async throws -> [FaceRecord] {
         guard !ids.isEmpty else { return [] }
         let removed = try await decode(try await connection.query(

@@ -29,6 +29,7 @@ public struct RetentionRepository: Sendable {
         let rows = try await connection.query("""
             SELECT storage_path FROM media_files WHERE storage_path = ANY(\(uris))
             UNION SELECT storage_uri FROM captures WHERE storage_uri = ANY(\(uris))
+            UNION SELECT source_image_path FROM face_embeddings WHERE source_image_path = ANY(\(uris))
             """, logger: logger)
         var found: Set<String> = []
         for try await uri in rows.decode(String.self) { found.insert(uri) }
@@ -68,6 +69,37 @@ public struct RetentionRepository: Sendable {
             """, logger: logger)
         for try await count in rows.decode(Int64.self) { return Int(count) }
         return 0
+    }
+
+    /// Removes (or, dry, counts) up to `limit` faces that cameras saw before `cutoff` and that
+    /// no gallery holds; the clusters they leave are recounted, and those left empty and unseen
+    /// since `cutoff` go. Returns the faces' image files, for the caller to delete once committed.
+    public func removeSightingFaces(seenBefore cutoff: Date, limit: Int, dryRun: Bool) async throws -> [String] {
+        if dryRun {
+            let rows = try await connection.query("""
+                SELECT source_image_path FROM face_embeddings WHERE source <> 'enrolment' AND created_at < \(cutoff) LIMIT \(limit)
+                """, logger: logger)
+            var paths: [String] = []
+            for try await path in rows.decode(String.self) { paths.append(path) }
+            return paths
+        }
+        let rows = try await connection.query("""
+            DELETE FROM face_embeddings WHERE id IN (
+                SELECT id FROM face_embeddings WHERE source <> 'enrolment' AND created_at < \(cutoff) LIMIT \(limit))
+            RETURNING source_image_path, cluster_id
+            """, logger: logger)
+        var paths: [String] = [], clusters = Set<UUID>()
+        for try await (path, cluster) in rows.decode((String, UUID?).self) {
+            paths.append(path)
+            if let cluster { clusters.insert(cluster) }
+        }
+        let touched = clusters.sorted { $0.uuidString < $1.uuidString }
+        try await FaceRepository(connection, logger: logger).recount(clusters: touched)
+        try await connection.query("""
+            DELETE FROM person_clusters c WHERE c.id = ANY(\(touched)) AND c.status = 'active' AND c.last_seen < \(cutoff)
+              AND NOT EXISTS (SELECT 1 FROM face_embeddings f WHERE f.cluster_id = c.id)
+            """, logger: logger)
+        return paths
     }
 
     /// Staging frames analysed more than `afterAnalysis` ago, or received more than `hardCap` ago.
