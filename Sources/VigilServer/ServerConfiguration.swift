@@ -180,6 +180,14 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
             }
             return number
         }
+        func choice<Choice: RawRepresentable & CaseIterable>(_ name: String, as type: Choice.Type) -> Choice? where Choice.RawValue == String {
+            guard let text = value(name) else { return nil }
+            guard let choice = Choice(rawValue: text.lowercased()) else {
+                problems.append("\(name) must be one of \(Choice.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
+                return nil
+            }
+            return choice
+        }
         if let secure = boolean("VIGIL_SECURE_COOKIES") { configuration.secureCookies = secure }
         if let path = value("VIGIL_FTP_ROOT") { configuration.ftpRoot = URL(fileURLWithPath: path) }
         if let register = boolean("VIGIL_AUTO_REGISTER_CAMERAS") { configuration.autoRegisterCameras = register }
@@ -187,13 +195,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
             configuration.clipSampleFPS = fps
         }
         if let path = value("VIGIL_MODELS_DIR") { configuration.modelsDirectory = URL(fileURLWithPath: path) }
-        if let text = value("VIGIL_DETECTOR") {
-            if let kind = DetectorConfiguration.Kind(rawValue: text.lowercased()) {
-                configuration.detector.kind = kind
-            } else {
-                problems.append("VIGIL_DETECTOR must be one of \(DetectorConfiguration.Kind.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
-            }
-        }
+        if let kind = choice("VIGIL_DETECTOR", as: DetectorConfiguration.Kind.self) { configuration.detector.kind = kind }
         if let path = value("VIGIL_DETECTOR_MODEL") { configuration.detector.model = URL(fileURLWithPath: path) }
         if let url = value("VIGIL_DETECTOR_URL") {
             if ["http", "https"].contains(StreamURL.scheme(of: url) ?? "") {
@@ -250,20 +252,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 problems.append("VIGIL_FACE_MODEL_VERSION must be 1 to 40 lower-case letters, digits and underscores; got '\(version)'")
             }
         }
-        if let text = value("VIGIL_FACE_RECOGNIZER_INPUT") {
-            if let input = FaceRecognizer.Input(rawValue: text.lowercased()) {
-                configuration.faceRecognizerInput = input
-            } else {
-                problems.append("VIGIL_FACE_RECOGNIZER_INPUT must be one of \(FaceRecognizer.Input.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
-            }
-        }
-        if let text = value("VIGIL_FACE_MODE") {
-            if let mode = FaceSettings.Mode(rawValue: text.lowercased()) {
-                configuration.faces.mode = mode
-            } else {
-                problems.append("VIGIL_FACE_MODE must be one of \(FaceSettings.Mode.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
-            }
-        }
+        if let input = choice("VIGIL_FACE_RECOGNIZER_INPUT", as: FaceRecognizer.Input.self) { configuration.faceRecognizerInput = input }
+        if let mode = choice("VIGIL_FACE_MODE", as: FaceSettings.Mode.self) { configuration.faces.mode = mode }
         if let breadth = whole("VIGIL_FACE_EF_SEARCH", in: 1...1000, "a number from 1 to 1000") { configuration.recognition.efSearch = breadth }
         if let distance = number("VIGIL_FACE_CLUSTER_DISTANCE", in: 0.05...1.5, "a cosine distance from 0.05 to 1.5") {
             configuration.recognition.clusterDistance = distance
@@ -319,20 +309,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 problems.append("VIGIL_MIN_FREE_DISK must be a percentage such as 5% (or a fraction such as 0.05), at most 90%; got '\(text)'")
             }
         }
-        if let text = value("VIGIL_LOG_FORMAT") {
-            if let format = LogFormat(rawValue: text.lowercased()) {
-                configuration.logFormat = format
-            } else {
-                problems.append("VIGIL_LOG_FORMAT must be text or json; got '\(text)'")
-            }
-        }
-        if let text = value("VIGIL_LOG_LEVEL") {
-            if let level = Logger.Level(rawValue: text.lowercased()) {
-                configuration.logLevel = level
-            } else {
-                problems.append("VIGIL_LOG_LEVEL must be one of trace, debug, info, notice, warning, error, critical; got '\(text)'")
-            }
-        }
+        if let format = choice("VIGIL_LOG_FORMAT", as: LogFormat.self) { configuration.logFormat = format }
+        if let level = choice("VIGIL_LOG_LEVEL", as: Logger.Level.self) { configuration.logLevel = level }
         guard problems.isEmpty else { throw ConfigurationError(problems: problems) }
         return configuration
     }
