@@ -15,24 +15,36 @@ public enum TestImages {
         try JPEGDecoder.decode(try photoBytes(name))
     }
 
-    /// A `(2 radius + 1)²` box blur: the same picture without its detail.
+    /// A `(2 radius + 1)²` box blur, as two passes of a sliding mean (rows, then columns): the same
+    /// picture without its detail, cheap enough not to hold a thread for long.
     public static func blurred(_ image: BGRImage, radius: Int) -> BGRImage {
-        var soft = image
-        for y in 0..<image.height {
-            for x in 0..<image.width {
+        func pass(_ source: [UInt8], along horizontal: Bool) -> [UInt8] {
+            var output = source
+            let lines = horizontal ? image.height : image.width, length = horizontal ? image.width : image.height
+            for line in 0..<lines {
+                func index(_ position: Int) -> Int { horizontal ? (line * image.width + position) * 3 : (position * image.width + line) * 3 }
                 for channel in 0..<3 {
                     var sum = 0, count = 0
-                    for dy in -radius...radius where (0..<image.height).contains(y + dy) {
-                        for dx in -radius...radius where (0..<image.width).contains(x + dx) {
-                            sum += Int(image.pixels[((y + dy) * image.width + x + dx) * 3 + channel])
+                    for position in 0..<min(radius, length) {
+                        sum += Int(source[index(position) + channel])
+                        count += 1
+                    }
+                    for position in 0..<length {
+                        if position + radius < length {
+                            sum += Int(source[index(position + radius) + channel])
                             count += 1
                         }
+                        if position - radius - 1 >= 0 {
+                            sum -= Int(source[index(position - radius - 1) + channel])
+                            count -= 1
+                        }
+                        output[index(position) + channel] = UInt8(sum / count)
                     }
-                    soft.pixels[(y * image.width + x) * 3 + channel] = UInt8(sum / count)
                 }
             }
+            return output
         }
-        return soft
+        return BGRImage(width: image.width, height: image.height, pixels: pass(pass(image.pixels, along: true), along: false))
     }
 
     /// A grey canvas with each picture at its own size and place.

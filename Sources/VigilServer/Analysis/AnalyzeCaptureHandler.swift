@@ -99,7 +99,7 @@ struct AnalyzeCaptureHandler: JobHandler {
         if let engine = self.faces, frame.faces.mode != .off, wanted.contains(where: { $0.label == "person" }) {
             context.report(step: "looking for faces")
             do {
-                let image = try JPEGDecoder.decode(bytes)
+                let image = try await engine.decode(bytes)
                 let regions = frame.faces.mode == .frame ? nil : wanted.filter { $0.label == "person" }.map { person in
                     frame.faces.faceRegion(ofPerson: person.box, frameWidth: Double(image.width), frameHeight: Double(image.height))
                 }

@@ -55,9 +55,15 @@ public final class FaceEngine: Sendable {
         }
     }
 
+    /// A JPEG at full size, decoded on the engine's threads (a large frame takes a while: never on
+    /// the threads that serve requests).
+    public func decode(_ bytes: [UInt8]) async throws -> BGRImage {
+        try await threads.runIfActive { try JPEGDecoder.decode(bytes) }
+    }
+
     /// The faces of a JPEG photo (enrolment, the DeepStack face API).
     public func faces(inJPEG bytes: [UInt8]) async throws -> (faces: [Found], width: Int, height: Int) {
-        let image = try JPEGDecoder.decode(bytes)
+        let image = try await decode(bytes)
         return (try await faces(in: image), image.width, image.height)
     }
 
