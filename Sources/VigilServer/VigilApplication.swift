@@ -29,6 +29,10 @@ public struct AppServices: Sendable {
     public var faceEngine: FaceEngine?
     /// Where links in notifications point (`VIGIL_PUBLIC_URL`, else this server).
     public var linkBase: String
+    /// The first administrator's one-time token, issued at start while there is none.
+    public let setupToken = SetupToken()
+    /// The web UI's folder (`Public/` of the checkout by default).
+    public var webUIDirectory: URL = WebUILocation.defaultDirectory
     /// This node's WebSocket clients and what they hear.
     let liveFeed: LiveFeed
 
@@ -89,12 +93,18 @@ public enum VigilApplication {
         let router = Router(context: VigilRequestContext.self)
         router.add(middleware: RequestLogMiddleware())
         router.add(middleware: HTTPMetricsMiddleware(registry: services.registry))
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: ErrorMiddleware())
+        // The web UI's files need no sign-in (what they show comes from the API, which does);
+        // without fingerprinted names they are revalidated (ETag) on every use.
+        router.add(middleware: FileMiddleware(services.webUIDirectory.path, cacheControl: .init([(MediaType(type: .any), [.noCache, .private])]),
+                                              searchForIndexHtml: true, logger: logger))
         router.add(middleware: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: SessionSettings.lifetime))
         let deviceTokens = DeviceTokenCache()
         router.add(middleware: AuthenticationMiddleware(database: database, sessions: sessionStorage, sessionDriver: sessionDriver,
                                                         audit: audit, now: services.now, deviceTokens: deviceTokens))
-        router.add(middleware: AuthorizationMiddleware(policy: policy, setup: SetupState(database: database)))
+        let setup = SetupState(database: database)
+        router.add(middleware: AuthorizationMiddleware(policy: policy, setup: setup))
 
         let root = SecuredRoutes(router, policy: policy)
         HealthController(database: database, migrator: Migrator(logger: logger), databaseTimeout: .seconds(3))
@@ -107,6 +117,7 @@ public enum VigilApplication {
         AuthController(database: database, secrets: services.secrets, sessions: sessionStorage, audit: audit,
                        throttle: services.loginThrottle, secureCookies: services.secureCookies, now: services.now)
             .addRoutes(to: api)
+        SetupController(database: database, token: services.setupToken, setup: setup, ids: services.ids).addRoutes(to: api)
         SitesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         DVRsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit).addRoutes(to: api)
         CamerasController(database: database, ids: services.ids, audit: audit, media: services.media, writer: writer,
@@ -173,6 +184,11 @@ public enum VigilApplication {
             if let model = services.faceEngine?.model {
                 // A model configured for the first time gets its gallery and unknown-face indexes.
                 try await database.transaction { try await FaceRepository($0, logger: logger).ensureIndexes(for: model) }
+            }
+            if try await database.read({ try await UserRepository($0, logger: logger).exists() }) == false {
+                // Only someone who can read this log can claim a fresh install from the browser.
+                let token = services.setupToken.issue()
+                logger.notice("Vigil has no administrator yet: open \(services.linkBase)/ and create one with this one-time setup token: \(token)")
             }
             schemaReady.open()
         }

@@ -133,7 +133,8 @@ struct PlatformTests {
         #expect(routed.subtracting(declared).isEmpty, "routes without an access declaration: \(routed.subtracting(declared).sorted())")
         #expect(declared.subtracting(routed).isEmpty, "declarations without a route: \(declared.subtracting(routed).sorted())")
         let open = policy.all.filter { $0.value == .open }.keys.sorted()
-        #expect(open == ["GET /health/live", "GET /health/ready", "GET /openapi.json", "POST /api/v1/auth/login"],
+        #expect(open == ["GET /api/v1/setup", "GET /health/live", "GET /health/ready", "GET /openapi.json", "POST /api/v1/auth/login",
+                         "POST /api/v1/setup"],
                 "routes open to anonymous callers are exactly these")
     }
 }

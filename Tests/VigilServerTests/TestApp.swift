@@ -24,12 +24,15 @@ enum TestModels {
         }
     }()
 
+    /// One thread per inference: tests run side by side on two cores, and a test waiting on a
+    /// timer must not starve behind models.
     static let faceEngine: FaceEngine = {
         let models = TestPaths.packageRoot.appendingPathComponent(".vendor/models")
         do {
             return FaceEngine(analysis: FaceAnalysis(
-                detector: try YuNetFaceDetector(modelPath: models.appendingPathComponent("yunet_2023mar.onnx").path),
-                recognizer: try FaceRecognizer(modelPath: models.appendingPathComponent("sface_2021dec.onnx").path)), concurrentFrames: 2)
+                detector: try YuNetFaceDetector(modelPath: models.appendingPathComponent("yunet_2023mar.onnx").path, threads: 1),
+                recognizer: try FaceRecognizer(modelPath: models.appendingPathComponent("sface_2021dec.onnx").path, threads: 1)),
+                concurrentFrames: 2)
         } catch {
             fatalError("the face models do not load (scripts/install-deps fetches them): \(error)")
         }
@@ -63,6 +66,8 @@ struct TestApp {
     /// The super-admin key calls use by default.
     let adminKey: String
     let media: FileSystemMediaStore
+    /// The first administrator's token, issued at start when there is none.
+    let setupToken: SetupToken
 
     enum Caller {
         case admin
@@ -108,7 +113,7 @@ struct TestApp {
                     adminKey = try await Self.seedAdministrator(database: database, logger: logger)
                 }
                 try await body(TestApp(client: client, database: database, secrets: secrets, clock: clock, policy: policy,
-                                       adminKey: adminKey, media: media))
+                                       adminKey: adminKey, media: media, setupToken: services.setupToken))
             }
         } catch {
             try? await TestDatabases.shared.drop(location)

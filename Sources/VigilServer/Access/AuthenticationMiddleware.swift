@@ -43,6 +43,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 context.sessions.clearSession()
                 throw Self.invalidSession
             }
+            // A browser sends the cookie with any request to Vigil, whoever's page made it: a change
+            // made with the cookie must come from Vigil's own pages.
+            guard Self.isSafe(request.method) || Self.isSameOrigin(request.headers) else {
+                throw APIError(.forbidden, code: "csrf_rejected",
+                               message: "A change signed in by cookie must come from Vigil's own pages (same origin).")
+            }
             context.principal = principal
         }
         if let principal = context.principal {
@@ -82,6 +88,20 @@ struct AuthenticationMiddleware: RouterMiddleware {
         let user = credentials.user
         return Principal(kind: .user, id: user.id, name: user.username, role: user.role, permissions: credentials.permissions,
                          siteScope: user.role == Role.superAdminName ? .allSites : .assignedTo(userId: user.id))
+    }
+
+    static func isSafe(_ method: HTTPRequest.Method) -> Bool {
+        method == .get || method == .head || method == .options
+    }
+
+    /// Whether the browser says the request comes from a page of this origin: `Sec-Fetch-Site`
+    /// where it sends it, else `Origin` naming the host the request was sent to.
+    static func isSameOrigin(_ headers: HTTPFields) -> Bool {
+        if let site = headers[HTTPField.Name("Sec-Fetch-Site")!] { return site == "same-origin" }
+        guard let origin = headers[HTTPField.Name("Origin")!], let url = URL(string: origin), let host = url.host,
+              let requested = headers[HTTPField.Name("Host")!] ?? headers[.xForwardedHost] else { return false }
+        let authority = url.port.map { "\(host):\($0)" } ?? host
+        return authority.lowercased() == requested.lowercased()
     }
 
     static func bearerToken(_ header: String) -> String? {
@@ -138,7 +158,7 @@ struct AuthorizationMiddleware: RouterMiddleware {
         if access == .open { return try await next(request, context) }
         guard try await setup.isComplete() else {
             throw APIError(.serviceUnavailable, code: "setup_required",
-                           message: "Vigil has no administrator yet; create one with `vigil user create --admin`.")
+                           message: "Vigil has no administrator yet: open Vigil in a browser and use the setup token from its log, or run `vigil user create --admin`.")
         }
         guard let principal = context.principal else {
             // The handler reads the key from the form and checks it.
@@ -232,4 +252,5 @@ enum SessionSettings {
 extension HTTPField.Name {
     static let xAPIKey = Self("X-API-Key")!
     static let xDeviceToken = Self("X-Device-Token")!
+    static let xForwardedHost = Self("X-Forwarded-Host")!
 }

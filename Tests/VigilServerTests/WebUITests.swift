@@ -1,0 +1,109 @@
+import Foundation
+import HTTPTypes
+import Testing
+import VigilCore
+@testable import VigilServer
+import VigilTestSupport
+
+/// The web UI's delivery and first run: its files with caching and a strict Content-Security-
+/// Policy, the first administrator created with the one-time setup token, and cookie sessions
+/// that cannot be used by another site's page to change anything.
+@Suite("Web UI: delivery, first run, cookie safety")
+struct WebUITests {
+    static let origin = HTTPField.Name("Origin")!
+    static let fetchSite = HTTPField.Name("Sec-Fetch-Site")!
+    static let host = HTTPField.Name("Host")!
+
+    @Test("the UI's files come with a strict CSP, revalidation by ETag and their types; nothing outside Public is served")
+    func delivery() async throws {
+        try await TestApp.run { app in
+            let page = try await app.call(.get, "/", as: .anonymous)
+            #expect(page.status == .ok && page.headers[.contentType]?.hasPrefix("text/html") == true)
+            let policy = try #require(page.headers[HTTPField.Name("Content-Security-Policy")!])
+            #expect(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'") && !policy.contains("unsafe-inline"))
+            #expect(page.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+            #expect(page.headers[.cacheControl] == "no-cache, private")
+            #expect(!page.text.contains("<script>") && !page.text.contains("style="), "no inline script or style for the CSP to refuse")
+            let script = try await app.call(.get, "/app.js", as: .anonymous)
+            #expect(script.headers[.contentType]?.contains("javascript") == true)
+            let etag = try #require(script.headers[.eTag])
+            let again = try await app.call(.get, "/app.js", headers: [.ifNoneMatch: etag], as: .anonymous)
+            #expect(again.status == .notModified)
+            for path in ["/../Package.swift", "/%2e%2e/Package.swift", "/..%2fPackage.swift"] {
+                let outside = try await app.call(.get, path, as: .anonymous)
+                #expect([.notFound, .badRequest].contains(outside.status) && !outside.text.contains("PackageDescription"), "\(path): \(outside.status) \(outside.text.prefix(80))")
+            }
+            // The API's answers carry the same protections.
+            let api = try await app.call(.get, "/api/v1/cameras")
+            #expect(api.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff")
+        }
+    }
+
+    @Test("the pages stay within their budget and put nothing into the page as HTML")
+    func budget() throws {
+        let folder = TestPaths.packageRoot.appendingPathComponent("Public")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".js") || $0.hasSuffix(".css") }
+        let bytes = try files.reduce(0) { $0 + (try Data(contentsOf: folder.appendingPathComponent($1)).count) }
+        #expect(!files.isEmpty && bytes < 150_000, "all JS and CSS: \(bytes) bytes")
+        for file in files where file.hasSuffix(".js") {
+            let source = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+                #expect(!source.contains(sink), "\(file) uses \(sink)")
+            }
+        }
+    }
+
+    @Test("the first administrator needs the setup token of the log; it works once; then setup is over")
+    func firstRun() async throws {
+        try await TestApp.run(withAdministrator: false) { app in
+            #expect(app.setupToken.isIssued, "issued at start, while nobody exists")
+            #expect(try await app.call(.get, "/api/v1/setup", as: .anonymous)["setup_required"] == .bool(true))
+            #expect(try await app.call(.get, "/api/v1/cameras", as: .anonymous).errorCode == "setup_required")
+            let token = app.setupToken.issue()
+            func setUp(_ token: String, password: String = "correct horse battery") async throws -> TestApp.Reply {
+                try await app.call(.post, "/api/v1/setup", json: """
+                    {"setup_token":"\(token)","username":"owner","email":"owner@example.test","password":"\(password)"}
+                    """, as: .anonymous)
+            }
+            let wrong = try await setUp("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            #expect(wrong.status == .forbidden && wrong.errorCode == "invalid_setup_token")
+            #expect(try await setUp(token, password: "short").errorCode == "validation_failed", "a weak password keeps the token good")
+            let created = try await setUp(token.lowercased())
+            #expect(created.status == .created && created.string("role") == "super_admin", "\(created.text)")
+            #expect(!created.text.contains("correct horse"))
+            #expect(try await app.call(.get, "/api/v1/setup", as: .anonymous)["setup_required"] == .bool(false))
+            #expect(try await setUp(token).errorCode == "setup_complete")
+            let signedIn = try await AccessControlTests().login(app, "owner", "correct horse battery")
+            #expect(signedIn.status == .ok)
+            let audited = try await app.database.scalar("""
+                SELECT count(*)::int8 FROM audit_logs WHERE action = 'user_created' AND actor LIKE 'setup:%'
+                """, as: Int.self)
+            #expect(audited == 1)
+        }
+    }
+
+    @Test("a change signed in by cookie must come from Vigil's own page; reading, bearer tokens and keys are not affected")
+    func crossSiteRequests() async throws {
+        try await TestApp.run { app in
+            _ = try await AccessControlTests().makeUser(app, username: "olivia", role: "super_admin")
+            let token = try #require(try await AccessControlTests().login(app, "olivia", "correct horse battery").string("token"))
+            let cookie = "vigil_session=\(token)"
+            let body = #"{"name":"Porch"}"#
+            let forged = try await app.call(.post, "/api/v1/cameras", json: body, as: .headers([.cookie: cookie, Self.fetchSite: "cross-site"]))
+            #expect(forged.status == .forbidden && forged.errorCode == "csrf_rejected")
+            let foreign = try await app.call(.post, "/api/v1/cameras", json: body,
+                                             as: .headers([.cookie: cookie, Self.origin: "https://evil.example", Self.host: "vigil.home:8080"]))
+            #expect(foreign.errorCode == "csrf_rejected")
+            let bare = try await app.call(.post, "/api/v1/cameras", json: body, as: .headers([.cookie: cookie]))
+            #expect(bare.errorCode == "csrf_rejected", "no Origin, no Sec-Fetch-Site: not from a page of Vigil's")
+            #expect(try await app.call(.get, "/api/v1/cameras", as: .headers([.cookie: cookie])).status == .ok)
+            let own = try await app.call(.post, "/api/v1/cameras", json: body,
+                                         as: .headers([.cookie: cookie, Self.origin: "http://vigil.home:8080", Self.host: "vigil.home:8080"]))
+            #expect(own.status == .created, "\(own.text)")
+            let fetched = try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Gate"}"#,
+                                             as: .headers([.cookie: cookie, Self.fetchSite: "same-origin"]))
+            #expect(fetched.status == .created)
+            #expect(try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Yard"}"#, as: .bearer(token)).status == .created)
+        }
+    }
+}
