@@ -106,4 +106,41 @@ struct WebUITests {
             #expect(try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Yard"}"#, as: .bearer(token)).status == .created)
         }
     }
+
+    @Test("in a real browser: first-run setup with the log's token, sign-in, the overview; a camera named like HTML shows as text; a phone-sized screen fits",
+          .timeLimit(.minutes(3)))
+    func browserFirstRun() async throws {
+        let data = try TestPaths.temporaryFolder("vigil-ui")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let screenshots = TestPaths.packageRoot.appendingPathComponent(".build/ui-screenshots")
+        try FileManager.default.createDirectory(at: screenshots, withIntermediateDirectories: true)
+        let port = try freeLocalPort()
+        let server = try LaunchedProcess.launch(TestPaths.vigilExecutable, ["serve"], environment: [
+            "VIGIL_DATA_DIR": data.path, "VIGIL_PORT": "\(port)", "VIGIL_FACES": "false", "VIGIL_INFERENCE_THREADS": "1",
+        ])
+        defer { server.signal(SIGKILL) }
+        try await ProcessTests().waitUntilReady(port: port, server)
+        let token = try #require(server.output.firstMatch(of: /setup token: ([A-Z2-7]+)/)?.1, "\(server.output)")
+
+        let driven = try await LaunchedProcess.run(
+            TestPaths.packageRoot.appendingPathComponent(".vendor/python/bin/python"),
+            [TestPaths.packageRoot.appendingPathComponent("Tests/VigilServerTests/Fixtures/ui/first_run.py").path,
+             "http://127.0.0.1:\(port)", String(token), screenshots.path], timeout: .seconds(150))
+        #expect(driven.status == 0, "\(driven.output)")
+        let line = try #require(driven.output.split(separator: "\n").last { $0.hasPrefix("{") }, "\(driven.output)")
+        let seen = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)).objectValue ?? [:]
+        #expect(seen["wrong_token_error"]?.stringValue?.contains("setup token") == true, "\(seen)")
+        #expect(seen["who"]?.stringValue?.hasPrefix("owner (super_admin)") == true)
+        #expect(seen["camera_created_status"] == .number(201), "a same-origin change made with the cookie is accepted")
+        #expect(seen["camera_names"] == .array([.string("<img src=x onerror=alert(1)>")]), "shown as text")
+        #expect(seen["images_in_page"] == .number(0) && seen["alert"] == .null, "and no script ran")
+        #expect(seen["headings"] == .array([.string("Overview"), .string("Cameras")]))
+        #expect(seen["phone_scroll_width"] == seen["phone_client_width"], "nothing wider than a phone: \(seen)")
+        #expect(seen["console_errors"] == .array([]), "no CSP refusal or script error: \(seen)")
+        for name in ["setup.png", "overview.png", "overview-phone.png"] {
+            #expect(FileManager.default.fileExists(atPath: screenshots.appendingPathComponent(name).path))
+        }
+        server.signal(SIGTERM)
+        _ = try await server.waitForExit(timeout: .seconds(30))
+    }
 }
