@@ -171,63 +171,63 @@ struct ProcessTests {
 
     @Test("two migrate processes at once apply each migration once; --status lists them; --no-migrate refuses a pending schema")
     func concurrentMigrate() async throws {
-        let location = try await TestDatabases.shared.createEmpty()
-        defer { Task { try? await TestDatabases.shared.drop(location) } }
-        let data = try TestPaths.temporaryFolder("vigil-migrate")
-        defer { try? FileManager.default.removeItem(at: data) }
-        // The data folder holds the key file `serve` creates; never the checkout's own ./data.
-        let environment = ["VIGIL_DATABASE_URL": url(location), "VIGIL_DATA_DIR": data.path]
+        try await TestDatabases.shared.withDatabase(empty: true) { location in
+            let data = try TestPaths.temporaryFolder("vigil-migrate")
+            defer { try? FileManager.default.removeItem(at: data) }
+            // The data folder holds the key file `serve` creates; never the checkout's own ./data.
+            let environment = ["VIGIL_DATABASE_URL": url(location), "VIGIL_DATA_DIR": data.path]
 
-        let refused = try await LaunchedProcess.run(vigil, ["serve", "--no-migrate", "--port", "\(try freeLocalPort())"],
-                                                    environment: environment, timeout: .seconds(30))
-        #expect(refused.status != 0)
-        #expect(refused.output.contains("0001_core"), "\(refused.output)")
+            let refused = try await LaunchedProcess.run(vigil, ["serve", "--no-migrate", "--port", "\(try freeLocalPort())"],
+                                                        environment: environment, timeout: .seconds(30))
+            #expect(refused.status != 0)
+            #expect(refused.output.contains("0001_core"), "\(refused.output)")
 
-        async let a = LaunchedProcess.run(vigil, ["migrate"], environment: environment)
-        async let b = LaunchedProcess.run(vigil, ["migrate"], environment: environment)
-        let results = try await [a, b]
-        #expect(results.map(\.status) == [0, 0], "\(results.map(\.output))")
-        let appliedLines = results.flatMap { $0.output.split(separator: "\n") }.filter { $0.hasPrefix("applied  0001_core") }
-        #expect(appliedLines.count == 1, "exactly one process applies the migration")
+            async let a = LaunchedProcess.run(vigil, ["migrate"], environment: environment)
+            async let b = LaunchedProcess.run(vigil, ["migrate"], environment: environment)
+            let results = try await [a, b]
+            #expect(results.map(\.status) == [0, 0], "\(results.map(\.output))")
+            let appliedLines = results.flatMap { $0.output.split(separator: "\n") }.filter { $0.hasPrefix("applied  0001_core") }
+            #expect(appliedLines.count == 1, "exactly one process applies the migration")
 
-        let status = try await LaunchedProcess.run(vigil, ["migrate", "--status"], environment: environment)
-        #expect(status.status == 0)
-        #expect(status.output.contains("applied  0001_core"))
-        #expect(!status.output.contains("pending"))
+            let status = try await LaunchedProcess.run(vigil, ["migrate", "--status"], environment: environment)
+            #expect(status.status == 0)
+            #expect(status.output.contains("applied  0001_core"))
+            #expect(!status.output.contains("pending"))
+        }
     }
 
     @Test("camera add, list and rm talk to the database directly")
     func cameraCommands() async throws {
-        let location = try await TestDatabases.shared.create()
-        defer { Task { try? await TestDatabases.shared.drop(location) } }
-        let data = try TestPaths.temporaryFolder("vigil-camera-cli")
-        defer { try? FileManager.default.removeItem(at: data) }
-        let environment = ["VIGIL_DATABASE_URL": url(location), "VIGIL_DATA_DIR": data.path]
+        try await TestDatabases.shared.withDatabase { location in
+            let data = try TestPaths.temporaryFolder("vigil-camera-cli")
+            defer { try? FileManager.default.removeItem(at: data) }
+            let environment = ["VIGIL_DATABASE_URL": url(location), "VIGIL_DATA_DIR": data.path]
 
-        let added = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "Back Yard", "--rtsp-url",
-                                                          "rtsp://admin:pw@10.1.1.1/s1"], environment: environment)
-        #expect(added.status == 0, "\(added.output)")
-        #expect(added.output.contains("back_yard  rtsp"))
+            let added = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "Back Yard", "--rtsp-url",
+                                                              "rtsp://admin:pw@10.1.1.1/s1"], environment: environment)
+            #expect(added.status == 0, "\(added.output)")
+            #expect(added.output.contains("back_yard  rtsp"))
 
-        let duplicate = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "back-yard"], environment: environment)
-        #expect(duplicate.status != 0)
-        #expect(duplicate.output.contains("already exists"))
+            let duplicate = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "back-yard"], environment: environment)
+            #expect(duplicate.status != 0)
+            #expect(duplicate.output.contains("already exists"))
 
-        let invalid = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "X", "--kind", "rtsp", "--fps", "0"],
-                                                    environment: environment)
-        #expect(invalid.status == 2)
-        #expect(invalid.output.contains("rtsp_url"))
-        #expect(invalid.output.contains("fps"))
+            let invalid = try await LaunchedProcess.run(vigil, ["camera", "add", "--name", "X", "--kind", "rtsp", "--fps", "0"],
+                                                        environment: environment)
+            #expect(invalid.status == 2)
+            #expect(invalid.output.contains("rtsp_url"))
+            #expect(invalid.output.contains("fps"))
 
-        let listed = try await LaunchedProcess.run(vigil, ["camera", "list"], environment: environment)
-        #expect(listed.output.contains("back_yard"))
-        #expect(listed.output.contains("rtsp://admin:***@10.1.1.1/s1"))
-        #expect(!listed.output.contains(":pw@"))
+            let listed = try await LaunchedProcess.run(vigil, ["camera", "list"], environment: environment)
+            #expect(listed.output.contains("back_yard"))
+            #expect(listed.output.contains("rtsp://admin:***@10.1.1.1/s1"))
+            #expect(!listed.output.contains(":pw@"))
 
-        let removed = try await LaunchedProcess.run(vigil, ["camera", "rm", "back_yard"], environment: environment)
-        #expect(removed.status == 0)
-        let gone = try await LaunchedProcess.run(vigil, ["camera", "rm", "back_yard"], environment: environment)
-        #expect(gone.status != 0)
-        #expect(gone.output.contains("no camera 'back_yard'"))
+            let removed = try await LaunchedProcess.run(vigil, ["camera", "rm", "back_yard"], environment: environment)
+            #expect(removed.status == 0)
+            let gone = try await LaunchedProcess.run(vigil, ["camera", "rm", "back_yard"], environment: environment)
+            #expect(gone.status != 0)
+            #expect(gone.output.contains("no camera 'back_yard'"))
+        }
     }
 }

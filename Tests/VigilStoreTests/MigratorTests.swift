@@ -10,10 +10,10 @@ struct MigratorTests {
     let logger = Logger(label: "test")
 
     func withEmptyDatabase(_ body: @escaping @Sendable (Database) async throws -> Void) async throws {
-        let location = try await TestDatabases.shared.createEmpty()
-        let database = Database(location: location, maximumConnections: 4, logger: logger)
-        defer { Task { try? await TestDatabases.shared.drop(location) } }
-        try await database.withRunningClient { try await body(database) }
+        try await TestDatabases.shared.withDatabase(empty: true) { location in
+            let database = Database(location: location, maximumConnections: 4, logger: logger)
+            try await database.withRunningClient { try await body(database) }
+        }
     }
 
     @Test("from an empty database every migration applies, and a second run applies none")
@@ -81,19 +81,19 @@ struct MigratorTests {
 
     @Test("two migrators at once apply each migration exactly once")
     func concurrent() async throws {
-        let location = try await TestDatabases.shared.createEmpty()
-        defer { Task { try? await TestDatabases.shared.drop(location) } }
-        let first = Database(location: location, maximumConnections: 2, logger: logger)
-        let second = Database(location: location, maximumConnections: 2, logger: logger)
-        let logger = self.logger
-        let counts = try await first.withRunningClient {
-            try await second.withRunningClient {
-                async let a = Migrator(logger: logger).migrate(first)
-                async let b = Migrator(logger: logger).migrate(second)
-                return try await [a.count, b.count]
+        try await TestDatabases.shared.withDatabase(empty: true) { location in
+            let first = Database(location: location, maximumConnections: 2, logger: logger)
+            let second = Database(location: location, maximumConnections: 2, logger: logger)
+            let logger = self.logger
+            let counts = try await first.withRunningClient {
+                try await second.withRunningClient {
+                    async let a = Migrator(logger: logger).migrate(first)
+                    async let b = Migrator(logger: logger).migrate(second)
+                    return try await [a.count, b.count]
+                }
             }
+            #expect(counts.sorted() == [0, Migrations.all.count])
         }
-        #expect(counts.sorted() == [0, Migrations.all.count])
     }
 
     @Test("a database migrated by a newer Vigil is refused, naming the migration")

@@ -13,17 +13,17 @@ struct PartitionManagerTests {
     func date(_ text: String) -> Date { try! Date(text, strategy: .iso8601) }
 
     func withPartitionedTable(_ body: @escaping @Sendable (Database) async throws -> Void) async throws {
-        let location = try await TestDatabases.shared.create()
-        defer { Task { try? await TestDatabases.shared.drop(location) } }
-        let database = Database(location: location, maximumConnections: 2, logger: logger)
-        try await database.withRunningClient {
-            try await database.read { connection in
-                try await connection.query("""
-                    CREATE TABLE readings (id bigserial, recorded_at timestamptz NOT NULL, value int,
-                                           PRIMARY KEY (id, recorded_at)) PARTITION BY RANGE (recorded_at)
-                    """, logger: logger)
+        try await TestDatabases.shared.withDatabase { location in
+            let database = Database(location: location, maximumConnections: 2, logger: logger)
+            try await database.withRunningClient {
+                try await database.read { connection in
+                    try await connection.query("""
+                        CREATE TABLE readings (id bigserial, recorded_at timestamptz NOT NULL, value int,
+                                               PRIMARY KEY (id, recorded_at)) PARTITION BY RANGE (recorded_at)
+                        """, logger: logger)
+                }
+                try await body(database)
             }
-            try await body(database)
         }
     }
 

@@ -42,6 +42,22 @@ public actor TestDatabases {
         return server.with(database: String(name))
     }
 
+    /// A database of its own for `body` (migrated, or `empty`), dropped when `body` is done, also
+    /// when it throws (then its error is the one that counts).
+    public nonisolated func withDatabase<Result>(empty: Bool = false,
+                                                 _ body: (DatabaseLocation) async throws -> Result) async throws -> Result {
+        let location = empty ? try await createEmpty() : try await create()
+        let result: Result
+        do {
+            result = try await body(location)
+        } catch {
+            try? await drop(location)
+            throw error
+        }
+        try await drop(location)
+        return result
+    }
+
     public func drop(_ location: DatabaseLocation) async throws {
         try await admin(on: location.with(database: "postgres")) { connection in
             try await connection.query(

@@ -167,8 +167,7 @@ struct DeepStackFaceController {
             guard let userid = form.text("userid")?.trimmingCharacters(in: .whitespaces), !userid.isEmpty, userid.count <= 200 else {
                 return Failure(.badRequest, "user id not specified").response
             }
-            let photos = form.parts.filter { $0.name.hasPrefix("image") && !$0.body.isEmpty }
-                .map { FaceEnrolment.Photo(name: $0.filename ?? $0.name, bytes: $0.body) }
+            let photos = FaceEnrolment.photos(in: form)
             guard !photos.isEmpty else { return Failure(.badRequest, "No valid image file found").response }
             let enrolment = FaceEnrolment(engine: engine, media: media, ids: ids)
             let accepted: [FaceEngine.Found]
@@ -211,11 +210,7 @@ struct DeepStackFaceController {
                 return removed
             }
             guard let removed else { return Failure(.notFound, "user id \(userid) is not registered").response }
-            for face in removed where face.cameraId == nil {
-                do { try media.remove(face.imagePath) } catch {
-                    context.logger.warning("a face image was not removed", metadata: ["uri": "\(face.imagePath)", "error": "\(error)"])
-                }
-            }
+            FaceImages.remove(removed.map(\.imagePath), media: media, logger: context.logger)
             return Self.answer(Answer(success: true, message: "user deleted successfully"))
         }
     }

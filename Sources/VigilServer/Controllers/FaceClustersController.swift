@@ -107,7 +107,7 @@ struct FaceClustersController {
                 personId = try await persons.create(id: newPersonId, details, createdBy: context.userId).id
             }
             try await faces.lockClusters(model: cluster.modelVersion)
-            let moved = try await faces.promote(cluster, to: personId)
+            let moved = try await faces.promote(cluster, to: personId).count
             try await audit.record(AuditTrail.change("face_cluster_promoted", "face_cluster", cluster.id.uuidString, details: .object([
                 "person_id": .string(personId.uuidString.lowercased()), "faces": .number(Double(moved)),
                 "new_person": .bool(input.personId == nil),

@@ -87,9 +87,9 @@ struct PersonsController {
             try await audit.record(AuditTrail.change("person_deleted", "person", id.uuidString,
                                                      details: .object(["faces": .number(Double(gallery.count))])),
                                    context: context, on: connection)
-            return gallery.filter { $0.cameraId == nil }.map(\.imagePath)
+            return gallery.map(\.imagePath)
         }
-        removeFiles(paths, logger: context.logger)
+        FaceImages.remove(paths, media: media, logger: context.logger)
         return Response(status: .noContent)
     }
 
@@ -114,8 +114,7 @@ struct PersonsController {
         let id = try context.uuidParameter("id")
         guard let engine = faces else { throw Self.recognitionOff }
         let form = try await request.multipartForm(maximumBytes: Self.maximumUploadBytes)
-        let photos = form.parts.filter { !$0.body.isEmpty && ($0.filename != nil || $0.name.hasPrefix("image")) }
-            .map { FaceEnrolment.Photo(name: $0.filename ?? $0.name, bytes: $0.body) }
+        let photos = FaceEnrolment.photos(in: form)
         guard !photos.isEmpty else {
             throw APIError(.badRequest, code: "missing_image", message: "Send one or more photos as file fields of multipart/form-data.")
         }
@@ -153,7 +152,7 @@ struct PersonsController {
                                    context: context, on: connection)
             return face
         }
-        if removed.cameraId == nil { removeFiles([removed.imagePath], logger: context.logger) }
+        FaceImages.remove([removed.imagePath], media: media, logger: context.logger)
         return Response(status: .noContent)
     }
 
@@ -170,11 +169,4 @@ struct PersonsController {
 
     static let recognitionOff = APIError(.serviceUnavailable, code: "face_recognition_off",
                                          message: "Face recognition is off on this server (VIGIL_FACES, or its models did not load).")
-
-    /// Files of enrolled photos go with their rows; a file left behind is only disk, so a failure is logged.
-    private func removeFiles(_ uris: [String], logger: Logger) {
-        for uri in uris {
-            do { try media.remove(uri) } catch { logger.warning("a face image was not removed", metadata: ["uri": "\(uri)", "error": "\(error)"]) }
-        }
-    }
 }

@@ -66,7 +66,7 @@ struct ReviewsController {
         guard let engine = faces else { throw PersonsController.recognitionOff }
         let time = now()
         let reviewer = context.userId
-        let review = FaceReview(model: engine.model, media: media, ids: ids)
+        let review = FaceReview(model: engine.model, ids: ids)
         let outcome = try await database.transaction(for: context) { connection in
             let events = EventRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
             guard let event = try await events.find(id: id, forUpdate: true) else { throw APIError.notFound("event", id.uuidString.lowercased()) }
@@ -81,8 +81,10 @@ struct ReviewsController {
             // Who the event shows changed: its risk and the rules are looked at again.
             try await EventFolding.enqueueJudgement(of: id, stage: event.closedAt == nil ? .fastPath : .closed,
                                                     jobs: JobRepository(connection, logger: context.logger), now: time)
-            return Outcome(review: outcome.review, facesMoved: outcome.facesMoved)
+            return outcome
         }
-        return JSONResponse(outcome, status: .created)
+        // The rows are gone for good only now; their images follow.
+        FaceImages.remove(outcome.deletedImages, media: media, logger: context.logger)
+        return JSONResponse(Outcome(review: outcome.review, facesMoved: outcome.facesMoved), status: .created)
     }
 }

@@ -19,6 +19,12 @@ struct FaceEnrolment: Sendable {
         var bytes: [UInt8]
     }
 
+    /// The photos of a form: every file field, and fields named like DeepStack's `image`, `image1`...
+    static func photos(in form: MultipartFormData) -> [Photo] {
+        form.parts.filter { !$0.body.isEmpty && ($0.filename != nil || $0.name.hasPrefix("image")) }
+            .map { Photo(name: $0.filename ?? $0.name, bytes: $0.body) }
+    }
+
     /// Why a photo was refused, in the API's words.
     struct Refusal: Sendable, Equatable {
         var photo: String

@@ -14,12 +14,13 @@ import VigilStore
 /// - `delete`: the event's faces are forgotten.
 struct FaceReview: Sendable {
     let model: FaceRepository.Model
-    let media: any MediaStore
     let ids: UUIDv7Generator
 
     struct Outcome: Sendable {
         var review: ReviewRecord
         var facesMoved: Int
+        /// The images of deleted faces, for the caller to remove once the transaction committed.
+        var deletedImages: [String] = []
     }
 
     func apply(_ input: ReviewInput, to event: Event, by reviewer: UUID?, at time: Date, connection: PostgresConnection,
@@ -34,6 +35,7 @@ struct FaceReview: Sendable {
         let from = event.personId
         var to: UUID?
         var moved: [UUID] = []
+        var deletedImages: [String] = []
         switch input.action {
         case .confirm:
             guard let person = event.personId, !recognized.isEmpty else { throw Self.nobodyRecognized }
@@ -68,8 +70,7 @@ struct FaceReview: Sendable {
             try await faces.lockClusters(model: model.version)
             for id in clusters {
                 guard let cluster = try await faces.cluster(id: id, forUpdate: true), cluster.status == .active else { continue }
-                moved += try await faces.faces(ofCluster: id, limit: Int.max >> 1).map(\.id)
-                _ = try await faces.promote(cluster, to: person)
+                moved += try await faces.promote(cluster, to: person)
             }
             try await file(event, person: person, cluster: event.clusterId, faces: seen, connection: connection, logger: logger)
             to = person
@@ -78,17 +79,13 @@ struct FaceReview: Sendable {
             let removed = try await faces.delete(ids: moved)
             try await faces.recount(clusters: clusters)
             try await file(event, person: nil, cluster: nil, faces: seen, connection: connection, logger: logger)
-            for face in removed {
-                do { try media.remove(face.imagePath) } catch {
-                    logger.warning("a face image was not removed", metadata: ["uri": "\(face.imagePath)", "error": "\(error)"])
-                }
-            }
+            deletedImages = removed.map(\.imagePath)
         }
         let best = seen.max { $0.quality < $1.quality }
         let review = try await ReviewRepository(connection, logger: logger).record(
             id: ids.next(), eventId: event.id, cameraId: event.cameraId, reviewerId: reviewer, action: input.action, from: from, to: to,
             faceId: input.action == .delete ? nil : best?.id, notes: input.notes, at: time)
-        return Outcome(review: review, facesMoved: moved.count)
+        return Outcome(review: review, facesMoved: moved.count, deletedImages: deletedImages)
     }
 
     /// The event, its detections and the faces' own person links, filed under the review's verdict.

@@ -94,7 +94,7 @@ struct FaceSightings: Sendable {
         }
         guard let eventId else { return outcome }
         let events = EventRepository(connection, logger: logger)
-        let current = try await events.find(id: eventId)?.personId
+        let current = try await events.personId(of: eventId)
         let profiles = try await PersonRepository(connection, logger: logger)
             .profiles(of: Array(Set(outcome.recognized + (current.map { [$0] } ?? []))))
         let chosen = profiles.max { ($0.precedence, $0.id == current ? 1 : 0) < ($1.precedence, $1.id == current ? 1 : 0) }

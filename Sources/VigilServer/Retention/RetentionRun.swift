@@ -64,13 +64,7 @@ public struct RetentionRun: Sendable {
             while true {
                 let removed = try await database.transaction { try await RetentionRepository($0, logger: logger)
                     .removeSightingFaces(seenBefore: cutoff, limit: dryRun ? 1_000_000 : Self.batchSize, dryRun: dryRun) }
-                if !dryRun {
-                    for uri in removed where media.exists(uri) {
-                        do { try media.remove(uri) } catch {
-                            logger.error("cannot delete a face image", metadata: ["uri": "\(uri)", "error": .error(error)])
-                        }
-                    }
-                }
+                if !dryRun { FaceImages.remove(removed, media: media, logger: logger) }
                 report.sightingFacesRemoved += removed.count
                 if dryRun || removed.count < Self.batchSize { break }
             }

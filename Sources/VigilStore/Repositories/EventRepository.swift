@@ -106,6 +106,13 @@ public struct EventRepository: Sendable {
             """, logger: logger)
     }
 
+    /// The person an event is filed under, if any (read on every frame with faces: one column, not the event).
+    public func personId(of id: UUID) async throws -> UUID? {
+        let rows = try await connection.query("SELECT person_id FROM events WHERE id = \(id)", logger: logger)
+        for try await person in rows.decode(UUID?.self) { return person }
+        return nil
+    }
+
     /// Sets whom an event shows after a review: a person makes it `person_recognized`, only a
     /// cluster `face_detected`, neither takes it back to a human (or object) event.
     public func setIdentity(of id: UUID, personId: UUID?, clusterId: UUID?) async throws {

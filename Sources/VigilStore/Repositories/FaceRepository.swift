@@ -395,8 +395,9 @@ public struct FaceRepository: Sendable {
             """, logger: logger)
     }
 
-    /// Makes a cluster's faces a person's gallery and its events theirs; the cluster is marked reviewed.
-    public func promote(_ cluster: FaceCluster, to personId: UUID) async throws -> Int {
+    /// Makes a cluster's faces a person's gallery and its events theirs; the cluster is marked
+    /// reviewed. Returns the faces moved.
+    public func promote(_ cluster: FaceCluster, to personId: UUID) async throws -> [UUID] {
         let rows = try await connection.query("""
             SELECT id FROM face_embeddings WHERE cluster_id = \(cluster.id) AND person_id IS NULL ORDER BY id
             """, logger: logger)
@@ -414,6 +415,6 @@ public struct FaceRepository: Sendable {
         try await connection.query("""
             UPDATE person_clusters SET status = 'reviewed', promoted_to_person_id = \(personId) WHERE id = \(cluster.id)
             """, logger: logger)
-        return faceIds.count
+        return faceIds
     }
 }
