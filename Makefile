@@ -17,8 +17,7 @@ run: build
 	.build/release/vigil serve
 
 test: deps
-	swift build --build-tests
-	swift test
+	scripts/test
 
 bench: build
 	scripts/bench

@@ -43,7 +43,7 @@ enum TestModels {
 final class TestClock: Sendable {
     private let current: Mutex<Date>
 
-    init(_ start: Date = Date(timeIntervalSince1970: 1_795_000_000)) {
+    init(_ start: Date = TestDatabases.testClockStart) {
         current = Mutex(start)
     }
 

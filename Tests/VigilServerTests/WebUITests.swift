@@ -42,7 +42,8 @@ struct WebUITests {
     @Test("the pages stay within their budget and put nothing into the page as HTML")
     func budget() throws {
         let folder = TestPaths.packageRoot.appendingPathComponent("Public")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".js") || $0.hasSuffix(".css") }
+        let files = (FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".js") || $0.hasSuffix(".css") }
         let bytes = try files.reduce(0) { $0 + (try Data(contentsOf: folder.appendingPathComponent($1)).count) }
         #expect(!files.isEmpty && bytes < 150_000, "all JS and CSS: \(bytes) bytes")
         for file in files where file.hasSuffix(".js") {
@@ -107,40 +108,70 @@ struct WebUITests {
         }
     }
 
-    @Test("in a real browser: first-run setup with the log's token, sign-in, the overview; a camera named like HTML shows as text; a phone-sized screen fits",
-          .timeLimit(.minutes(3)))
-    func browserFirstRun() async throws {
+    @Test("in a real browser: first run with the log's token; a frame reaches the live timeline; boxes, inbox, zones and faces work; HTML in a name stays text; a phone fits",
+          .timeLimit(.minutes(5)))
+    func browser() async throws {
         let data = try TestPaths.temporaryFolder("vigil-ui")
         defer { try? FileManager.default.removeItem(at: data) }
         let screenshots = TestPaths.packageRoot.appendingPathComponent(".build/ui-screenshots")
         try FileManager.default.createDirectory(at: screenshots, withIntermediateDirectories: true)
         let port = try freeLocalPort()
+        // Events close after 2 s without detections, so the frame's event is judged (and announced) at once.
         let server = try LaunchedProcess.launch(TestPaths.vigilExecutable, ["serve"], environment: [
-            "VIGIL_DATA_DIR": data.path, "VIGIL_PORT": "\(port)", "VIGIL_FACES": "false", "VIGIL_INFERENCE_THREADS": "1",
+            "VIGIL_DATA_DIR": data.path, "VIGIL_PORT": "\(port)", "VIGIL_EVENT_IDLE": "2", "VIGIL_INFERENCE_THREADS": "1",
         ])
         defer { server.signal(SIGKILL) }
         try await ProcessTests().waitUntilReady(port: port, server)
         let token = try #require(server.output.firstMatch(of: /setup token: ([A-Z2-7]+)/)?.1, "\(server.output)")
+        let python = TestPaths.packageRoot.appendingPathComponent(".vendor/python/bin/python")
+        let scripts = TestPaths.packageRoot.appendingPathComponent("Tests/VigilServerTests/Fixtures/ui")
+        let base = "http://127.0.0.1:\(port)"
 
-        let driven = try await LaunchedProcess.run(
-            TestPaths.packageRoot.appendingPathComponent(".vendor/python/bin/python"),
-            [TestPaths.packageRoot.appendingPathComponent("Tests/VigilServerTests/Fixtures/ui/first_run.py").path,
-             "http://127.0.0.1:\(port)", String(token), screenshots.path], timeout: .seconds(150))
-        #expect(driven.status == 0, "\(driven.output)")
-        let line = try #require(driven.output.split(separator: "\n").last { $0.hasPrefix("{") }, "\(driven.output)")
-        let seen = try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)).objectValue ?? [:]
-        #expect(seen["wrong_token_error"]?.stringValue?.contains("setup token") == true, "\(seen)")
-        #expect(seen["who"]?.stringValue?.hasPrefix("owner (super_admin)") == true)
-        #expect(seen["camera_created_status"] == .number(201), "a same-origin change made with the cookie is accepted")
-        #expect(seen["camera_names"] == .array([.string("<img src=x onerror=alert(1)>")]), "shown as text")
-        #expect(seen["images_in_page"] == .number(0) && seen["alert"] == .null, "and no script ran")
-        #expect(seen["headings"] == .array([.string("Overview"), .string("Cameras")]))
-        #expect(seen["phone_scroll_width"] == seen["phone_client_width"], "nothing wider than a phone: \(seen)")
+        let firstRun = try await LaunchedProcess.run(python, [scripts.appendingPathComponent("first_run.py").path, base, String(token),
+                                                              screenshots.path], timeout: .seconds(150))
+        let first = try Self.report(firstRun)
+        #expect(first["wrong_token_error"]?.stringValue?.contains("setup token") == true, "\(first)")
+        #expect(first["who"]?.stringValue?.hasPrefix("owner (super_admin)") == true)
+        #expect(first["camera_created_status"] == .number(201), "a same-origin change made with the cookie is accepted")
+        #expect(first["camera_names"] == .array([.string("<img src=x onerror=alert(1)>")]), "shown as text")
+        #expect(first["injected_images"] == .number(0) && first["alert"] == .null, "and no script ran")
+        #expect(first["headings"] == .array([.string("Overview")]))
+        #expect(first["phone_scroll_width"] == first["phone_client_width"], "nothing wider than a phone: \(first)")
+        #expect(first["console_errors"] == .array([]), "no CSP refusal or script error: \(first)")
+
+        let day = try await LaunchedProcess.run(python, [
+            scripts.appendingPathComponent("daily_use.py").path, base, "owner", "correct horse battery",
+            "/usr/share/darknet/data/person.jpg", TestPaths.packageRoot.appendingPathComponent(".vendor/faces/Female_40_1_1_1.jpg").path,
+            "/usr/share/darknet/data/horses.jpg", screenshots.path,
+        ], timeout: .seconds(240))
+        let seen = try Self.report(day)
+        #expect(seen["device_token_shown"] == .bool(true) && seen["token_in_camera_json"] == .bool(false), "\(seen)")
+        #expect(seen["rule_status"] == .number(201))
+        #expect(seen["ingest_status"] == .number(201))
+        #expect(seen["no_reload"] == .bool(true), "the event reached the open page: \(seen)")
+        #expect(seen["timeline_text"]?.stringValue?.contains("Front Door") == true)
+        #expect(seen["detections"]?.numberValue ?? 0 >= 1 && seen["boxes"] == seen["detections"], "one box per detection: \(seen)")
+        #expect(seen["trace_items"]?.numberValue ?? 0 >= 1, "the decision trace is listed")
+        #expect(seen["alert_status_after_ack"] == .string("acknowledged"))
+        #expect(seen["phone_scroll_width"] == seen["phone_client_width"] && seen["phone_button_inside"] == .bool(true), "\(seen)")
+        #expect(seen["alert_status_after_resolve"] == .string("resolved"))
+        #expect(seen["handles"] == .number(4) && seen["zone_name"] == .string("Porch"))
+        #expect((seen["zone_error"]?.numberValue ?? 1) < 0.01, "stored where it was drawn: \(seen["zone_points"] ?? .null)")
+        #expect(seen["refusal"]?.stringValue?.contains("No face") == true, "\(seen)")
+        #expect(seen["faces_enrolled"] == .number(1))
+        #expect(seen["theme"] == .string("light"))
         #expect(seen["console_errors"] == .array([]), "no CSP refusal or script error: \(seen)")
-        for name in ["setup.png", "overview.png", "overview-phone.png"] {
-            #expect(FileManager.default.fileExists(atPath: screenshots.appendingPathComponent(name).path))
+        for name in ["setup", "overview", "overview-phone", "event", "events", "alerts", "alerts-phone", "zone-editor", "person"] {
+            #expect(FileManager.default.fileExists(atPath: screenshots.appendingPathComponent("\(name).png").path), "\(name)")
         }
         server.signal(SIGTERM)
         _ = try await server.waitForExit(timeout: .seconds(30))
+    }
+
+    /// The JSON a browser script printed last, once it exited cleanly.
+    static func report(_ run: (status: Int32, output: String)) throws -> [String: JSONValue] {
+        #expect(run.status == 0, "\(run.output)")
+        let line = try #require(run.output.split(separator: "\n").last { $0.hasPrefix("{") }, "\(run.output)")
+        return try JSONDecoder().decode(JSONValue.self, from: Data(line.utf8)).objectValue ?? [:]
     }
 }

@@ -97,8 +97,27 @@ public actor TestDatabases {
         let database = Database(location: server.with(database: Self.templateName), maximumConnections: 2, logger: migrationLogger)
         try await database.withRunningClient {
             try await Migrator(logger: migrationLogger).migrate(database)
+            // The months tests live in, made once here: otherwise every application a test starts
+            // creates them itself, and dozens of those DDL transactions at once exhaust the
+            // server's lock table.
+            try await database.transaction { connection in
+                for table in Migrations.partitionedTables {
+                    try await PartitionManager(logger: migrationLogger).ensurePartitions(of: table, around: Self.testClockStart,
+                                                                                         on: connection)
+                }
+            }
+        }
+        // The pool's connections can outlive it by a moment, and a database being copied must have
+        // none: end them, waiting until each is gone.
+        try await admin(on: server) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: """
+                SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE datname = '\(Self.templateName)'
+                """), logger: logger)
         }
     }
+
+    /// The instant tests' clocks start at, unless a test says otherwise.
+    public static let testClockStart = Date(timeIntervalSince1970: 1_795_000_000)
 
     /// Runs `body` on a single connection to `location`, then closes it.
     private func admin(on location: DatabaseLocation,
@@ -127,7 +146,9 @@ enum TestCluster {
                 // busy two-core machine, the forced checkpoints of hundreds of CREATE/DROP DATABASE otherwise stall
                 // every test's queries for seconds.
                 let cluster = try ManagedPostgres(dataDirectory: folder, databaseName: "vigil", maxConnections: 500,
-                                                  serverSettings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"],
+                                                  serverSettings: ["fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
+                                                                   // Hundreds of databases' DDL side by side.
+                                                                   "max_locks_per_transaction": "256"],
                                                   logger: logger)
                 try cluster.start()
                 current = cluster

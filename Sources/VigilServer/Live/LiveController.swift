@@ -7,8 +7,8 @@ import VigilStore
 /// `GET /api/v1/ws`: the live feed over a WebSocket. Authenticated like every route (API key,
 /// bearer token, or the session cookie a browser sends with the upgrade); a client sees the
 /// sites it may see. Messages are JSON: `{"type": "event.created", "data": {...}, "sent_at": ...}`
-/// with the types `hello`, `event.created`, `event.updated`, `suspicious_activity.created`,
-/// `camera.status` and `heartbeat`.
+/// with the types `hello`, `event.created`, `event.updated`, `alert.created`, `alert.updated`,
+/// `suspicious_activity.created`, `camera.status` and `heartbeat`.
 struct LiveController {
     let feed: LiveFeed
     let database: Database
@@ -26,7 +26,8 @@ struct LiveController {
             let subscription = feed.subscribe(audience)
             defer { feed.unsubscribe(subscription.id) }
             try await outbound.write(.text(LiveFeed.envelope(type: "hello", data: .object([
-                "types": .array(["event.created", "event.updated", "suspicious_activity.created", "camera.status", "heartbeat"]
+                "types": .array(["event.created", "event.updated", "alert.created", "alert.updated", "suspicious_activity.created",
+                                 "camera.status", "heartbeat"]
                     .map(JSONValue.string)),
             ]))))
             try await withThrowingTaskGroup(of: Void.self) { group in

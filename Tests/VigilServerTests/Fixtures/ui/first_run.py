@@ -6,44 +6,31 @@ saves screenshots into the folder given."""
 import json
 import sys
 
-from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
+import chromium
+
 base, token, shots = sys.argv[1:4]
 HOSTILE = "<img src=x onerror=alert(1)>"
 
-options = Options()
-options.binary_location = "/usr/bin/chromium"
-for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
-    options.add_argument(argument)
-options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+driver = chromium.start(1280, 900)
 seen = {}
 try:
     wait = WebDriverWait(driver, 30)
 
-    def fill(values):
-        for name, value in values.items():
-            field = driver.find_element(By.NAME, name)
-            field.clear()
-            field.send_keys(value)
-        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-
     driver.get(base + "/")
     wait.until(ready.presence_of_element_located((By.NAME, "setup_token")))
     driver.save_screenshot(f"{shots}/setup.png")
-    fill({"setup_token": "WRONG", "username": "owner", "email": "owner@example.test", "password": "correct horse battery"})
+    chromium.fill(driver, {"setup_token": "WRONG", "username": "owner", "email": "owner@example.test", "password": "correct horse battery"})
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".error").text != "")
     seen["wrong_token_error"] = driver.find_element(By.CSS_SELECTOR, ".error").text
-    fill({"setup_token": token, "username": "owner", "email": "owner@example.test", "password": "correct horse battery"})
+    chromium.fill(driver, {"setup_token": token, "username": "owner", "email": "owner@example.test", "password": "correct horse battery"})
 
     wait.until(ready.presence_of_element_located((By.NAME, "login")))
-    fill({"login": "owner", "password": "correct horse battery"})
+    chromium.fill(driver, {"login": "owner", "password": "correct horse battery"})
     wait.until(ready.text_to_be_present_in_element((By.ID, "who"), "owner"))
     seen["who"] = driver.find_element(By.ID, "who").text
 
@@ -55,8 +42,9 @@ try:
     seen["camera_created_status"] = created
     driver.refresh()
     wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".cameras li")))
-    seen["camera_names"] = [item.find_element(By.CSS_SELECTOR, "div").text for item in driver.find_elements(By.CSS_SELECTOR, ".cameras li.card")]
-    seen["images_in_page"] = len(driver.find_elements(By.TAG_NAME, "img"))
+    seen["camera_names"] = [item.find_element(By.CSS_SELECTOR, ".name").text for item in driver.find_elements(By.CSS_SELECTOR, ".cameras li.card")]
+    # The name as HTML would have made an image whose source is "x".
+    seen["injected_images"] = driver.execute_script("return [...document.images].filter(i => i.getAttribute('src') === 'x').length")
     try:
         seen["alert"] = driver.switch_to.alert.text
     except NoAlertPresentException:
