@@ -28,6 +28,7 @@ bench: build
 	scripts/bench-live
 	scripts/bench-alerts
 	scripts/bench-faces
+	scripts/bench-ui
 
 clean:
 	rm -rf .build

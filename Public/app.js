@@ -2,13 +2,15 @@
 // (so the browser's back button and bookmarks work). A session that ends (expired, signed out
 // elsewhere) brings back the sign-in form, and the page asked for once signed in again.
 
+import { auditLog, jobAdmin, keyAdmin, userAdmin } from "./js/admin.js";
 import { alertInbox } from "./js/alerts.js";
 import { cameraList, cameraPage } from "./js/cameras.js";
 import { api, el, errorMessage, field, form, main, onSessionEnded } from "./js/core.js";
 import { eventDetail, eventList } from "./js/events.js";
 import { LiveFeed } from "./js/live.js";
 import { overview } from "./js/overview.js";
-import { clusterList, personList, personPage, watchlistList } from "./js/people.js";
+import { clusterList, modelList, personList, personPage, watchlistList } from "./js/people.js";
+import { channelList, ruleList } from "./js/rules.js";
 
 const who = document.getElementById("who");
 const nav = document.getElementById("nav");
@@ -25,7 +27,14 @@ const ROUTES = [
   [/^people$/, personList],
   [/^people\/clusters$/, clusterList],
   [/^people\/watchlists$/, watchlistList],
+  [/^people\/models$/, modelList],
   [/^people\/([0-9a-fA-F-]{36})$/, personPage],
+  [/^rules$/, ruleList],
+  [/^rules\/channels$/, channelList],
+  [/^admin$/, userAdmin],
+  [/^admin\/keys$/, keyAdmin],
+  [/^admin\/audit$/, auditLog],
+  [/^admin\/jobs$/, jobAdmin],
 ];
 
 let me = null;
@@ -64,7 +73,11 @@ async function route() {
   } finally {
     if (ticket === rendering) main.removeAttribute("aria-busy");
   }
-  if (ticket === rendering) main.querySelector("h1")?.focus({ preventScroll: true });
+  if (ticket === rendering) {
+    main.querySelector("h1")?.focus({ preventScroll: true });
+    // For measuring how long pages take to show (the UI benchmark reads these marks).
+    performance.mark(`vigil:ready:${path.split("/")[0] || "overview"}`);
+  }
 }
 
 function showSetup() {
@@ -128,6 +141,9 @@ async function start() {
     showSignIn("Signed out.");
   } }, "Sign out");
   who.replaceChildren(el("span", {}, `${me.name} (${me.role})`), signOut);
+  // Pages the role cannot use are not offered (the API refuses them anyway).
+  const permissions = new Set(me.permissions ?? []);
+  for (const link of nav.querySelectorAll("a[data-needs]")) link.hidden = !permissions.has(link.dataset.needs);
   nav.hidden = false;
   live.start();
   await route();

@@ -104,7 +104,27 @@ export async function eventDetail({ id }) {
             scores(details.scores)),
     activities(event.suspicious_activities ?? []),
     people(faces.body?.items ?? []),
+    (faces.body?.items ?? []).length ? await faceReview(event) : null,
     review(event));
+}
+
+/** Who the event shows: confirm, reject ("this is not them"), correct the name, merge, delete its faces. */
+async function faceReview(event) {
+  const people = (await api("GET", "/persons?limit=500")).body?.items ?? [];
+  return form({
+    title: "Who is this?",
+    hint: "Your answer changes who Vigil recognizes from now on: a rejected face leaves the person's gallery.",
+    fields: [field("Answer", "action", { options: [["confirm", "Right person"], ["reject", "Not this person"], ["correct_name", "It is someone else…"],
+                                                   ["merge", "Same as a known person (merge)…"], ["delete", "Delete these faces"]] }),
+             field("Person (for someone else or merge)", "person_id", { options: [["", "—"], ...people.map((p) => [p.id, p.name ?? "(no name)"])] }),
+             field("Notes", "notes")],
+    action: "Record answer",
+    submit: async (values, fail) => {
+      const reply = await api("POST", `/events/${event.id}/review`, values);
+      if (reply.status !== 201 && reply.status !== 200) return fail(errorMessage(reply));
+      notify("Answer recorded; the event is judged again.");
+    },
+  });
 }
 
 /** The frames the event kept; the main one with every detection's box drawn over it. */

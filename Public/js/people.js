@@ -8,7 +8,8 @@ const STATUSES = ["known", "vip", "blacklisted", "unknown"];
 
 function tabs(current) {
   return el("nav", { class: "tabs", "aria-label": "People" },
-    [["#/people", "People"], ["#/people/clusters", "Unknown faces"], ["#/people/watchlists", "Watchlists"]]
+    [["#/people", "People"], ["#/people/clusters", "Unknown faces"], ["#/people/watchlists", "Watchlists"],
+     ["#/people/models", "Recognition models"]]
       .map(([href, label]) => el("a", { href, "aria-current": href === current ? "page" : false }, label)));
 }
 
@@ -184,4 +185,58 @@ export async function watchlistList({ navigate }) {
         watchlistList({ navigate });
       },
     }));
+}
+
+/** Recognition models: calibrate on confirmed faces (a queued job), approve a version into production, roll back. */
+export async function modelList({ navigate }) {
+  const [versions, datasets, jobs] = await Promise.all([api("GET", "/model-versions?limit=100"), api("GET", "/training-datasets?limit=100"),
+                                                        api("GET", "/training-jobs?limit=20")]);
+  const metric = (value) => (typeof value === "number" ? `${Math.round(value * 1000) / 10}%` : "—");
+  const act = async (path, done) => {
+    const reply = await api("POST", path);
+    if (reply.status !== 200 && reply.status !== 201) return notify(errorMessage(reply), "bad");
+    notify(done);
+    modelList({ navigate });
+  };
+  main.replaceChildren(heading("Recognition models"), tabs("#/people/models"),
+    el("p", { class: "hint" }, "A version is an embedding model with a threshold calibrated on confirmed faces. Approving one puts it in production; rolling back restores the one it replaced."),
+    el("div", { class: "table-wrap" }, el("table", {},
+      el("thead", {}, el("tr", {}, ["Version", "Model", "Threshold", "Accuracy", "Precision", "Recall", "False matches", "Made", ""].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, (versions.body?.items ?? []).map((version) => el("tr", {},
+        el("td", {}, version.version_string, version.is_production ? el("strong", {}, " (production)") : ""),
+        el("td", {}, version.embedding_model), el("td", {}, version.threshold.toFixed(3)),
+        el("td", {}, metric(version.metrics?.accuracy)), el("td", {}, metric(version.metrics?.precision)),
+        el("td", {}, metric(version.metrics?.recall)), el("td", {}, metric(version.metrics?.false_match_rate)),
+        el("td", {}, when(version.created_at)),
+        el("td", {}, version.is_production
+          ? (version.is_rollback_available ? el("button", { type: "button", class: "plain", onclick: () => act("/model-versions/rollback", "Rolled back.") }, "Roll back") : null)
+          : el("button", { type: "button", class: "plain", onclick: () => act(`/model-versions/${version.id}/approve`, "Approved: now in production.") }, "Approve"))))))),
+    el("h2", {}, "Calibration runs"),
+    el("ul", { class: "plain-list" }, (jobs.body?.items ?? []).map((job) => el("li", {},
+      `${job.model_version_to}: ${words(job.status)}`, job.error ? ` — ${job.error}` : "", ` (${when(job.created_at)})`))),
+    el("div", { class: "columns" },
+      form({
+        title: "Freeze a dataset",
+        hint: "Takes the gallery faces of everyone (or of the people the API names) as they are now.",
+        fields: [field("Name", "name", { required: true })],
+        action: "Make dataset",
+        submit: async (values, fail) => {
+          const made = await api("POST", "/training-datasets", values);
+          if (made.status !== 201) return fail(errorMessage(made));
+          modelList({ navigate });
+        },
+      }),
+      form({
+        title: "Calibrate a new version",
+        fields: [field("Dataset", "dataset_id", { options: (datasets.body?.items ?? []).map((d) => [d.id, `${d.name} (${d.face_count} faces)`]) }),
+                 field("Version name (optional)", "version_string")],
+        action: "Start",
+        submit: async (values, fail) => {
+          if (!values.dataset_id) return fail("Freeze a dataset first.");
+          const started = await api("POST", "/training-jobs", values);
+          if (started.status !== 201 && started.status !== 202) return fail(errorMessage(started));
+          notify("Calibration queued; its progress is on the jobs page.");
+          modelList({ navigate });
+        },
+      })));
 }

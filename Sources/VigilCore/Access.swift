@@ -239,3 +239,32 @@ public struct UserInput: Codable, Hashable, Sendable, StrictInput {
         return problems
     }
 }
+
+/// What makes an API key: a name, the role it acts with, and how many days it lasts (none: until
+/// it is revoked).
+public struct APIKeyInput: StrictInput {
+    public var name: String
+    public var role: String
+    public var expiresInDays: Int?
+
+    public init(name: String, role: String, expiresInDays: Int? = nil) {
+        self.name = name
+        self.role = role
+        self.expiresInDays = expiresInDays
+    }
+
+    public enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, role
+        case expiresInDays = "expires_in_days"
+    }
+
+    public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
+
+    public func validate() -> ValidationReport {
+        var report = ValidationReport()
+        report.checkName(name, field: "name", maxLength: 100)
+        report.check(!role.isEmpty, "role", "is required")
+        if let days = expiresInDays { report.check((1...3_650).contains(days), "expires_in_days", "must be from 1 to 3650") }
+        return report
+    }
+}

@@ -133,6 +133,7 @@ public enum VigilApplication {
                                 faces: services.faceEngine, media: services.media, ids: services.ids, audit: audit,
                                 now: services.now).addRoutes(to: root)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
+        APIKeysController(database: database, ids: services.ids, now: services.now).addRoutes(to: api)
         AlertRulesController(database: database, ids: services.ids, audit: audit, now: services.now).addRoutes(to: api)
         AlertsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
         NotificationChannelsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit, now: services.now,

@@ -161,4 +161,44 @@ struct UsersAPITests {
             #expect(try await signIn(app, "max", "correct horse battery").status == .ok)
         }
     }
+
+    @Test("API keys: made with a role the maker holds, shown once, listed by prefix only, working until revoked; audited")
+    func apiKeys() async throws {
+        try await TestApp.run { app in
+            let made = try await app.call(.post, "/api/v1/api-keys", json: #"{"name":"Home Assistant","role":"operator","expires_in_days":30}"#)
+            #expect(made.status == .created, "\(made.text)")
+            let key = try #require(made.string("key"))
+            let id = try #require(made.string("id"))
+            #expect(key.hasPrefix(APIKeyToken.prefix) && made.string("role") == "operator" && made["expires_at"] != nil)
+            let listed = try await app.call(.get, "/api/v1/api-keys")
+            #expect(listed.items.contains { $0.objectValue?["id"] == .string(id) })
+            #expect(!listed.text.contains(key) && !listed.text.contains("key_hash"), "the key is never shown again")
+            #expect(try await app.call(.get, "/api/v1/cameras", as: .apiKey(key)).status == .ok)
+            #expect(try await app.call(.post, "/api/v1/api-keys", json: #"{"name":"x","role":"viewer"}"#, as: .apiKey(key)).errorCode
+                    == "permission_denied", "an operator makes no keys")
+
+            #expect(try await app.call(.post, "/api/v1/api-keys", json: #"{"name":" ","role":"viewer","expires_in_days":0}"#)
+                .errorCode == "validation_failed")
+            #expect(try await app.call(.post, "/api/v1/api-keys", json: #"{"name":"x","role":"viewer","scope":"all"}"#).status == .badRequest)
+            #expect(try await app.call(.post, "/api/v1/api-keys", json: #"{"name":"x","role":"no_such_role"}"#).errorCode == "validation_failed")
+            #expect(try await app.call(.post, "/api/v1/api-keys", json: #"{"name":"Front door ESP32","role":"api_client"}"#).status == .created,
+                    "a super administrator gives any role, the machines' own included")
+
+            // A site-restricted administrator would hand out every site through a key.
+            _ = try await AccessControlTests().makeUser(app, username: "ada", role: "admin")
+            let token = try #require(try await signIn(app, "ada", "correct horse battery").string("token"))
+            #expect(try await app.call(.post, "/api/v1/api-keys", json: #"{"name":"x","role":"viewer"}"#, as: .bearer(token))
+                .errorCode == "site_restricted")
+
+            let revoked = try await app.call(.delete, "/api/v1/api-keys/\(id)")
+            #expect(revoked.status == .ok && revoked["is_active"] == .bool(false))
+            #expect(try await app.call(.get, "/api/v1/cameras", as: .apiKey(key)).status == .unauthorized)
+            #expect(try await app.call(.delete, "/api/v1/api-keys/\(id)").errorCode == "api_key_not_found")
+            let audited = try await app.database.scalar(
+                "SELECT string_agg(action, ',' ORDER BY timestamp) FROM audit_logs WHERE resource_type = 'api_key' AND resource_id = \(id.uppercased())",
+                as: String.self)
+            #expect(audited == "api_key_created,api_key_revoked")
+        }
+    }
+
 }

@@ -159,9 +159,12 @@ struct WebUITests {
         #expect((seen["zone_error"]?.numberValue ?? 1) < 0.01, "stored where it was drawn: \(seen["zone_points"] ?? .null)")
         #expect(seen["refusal"]?.stringValue?.contains("No face") == true, "\(seen)")
         #expect(seen["faces_enrolled"] == .number(1))
+        #expect(seen["dry_run"]?.stringValue?.hasPrefix("1 of the last") == true, "\(seen)")
+        #expect(seen["api_key_works"] == .bool(true))
+        #expect(seen["pages_failed"] == .array([]))
         #expect(seen["theme"] == .string("light"))
         #expect(seen["console_errors"] == .array([]), "no CSP refusal or script error: \(seen)")
-        for name in ["setup", "overview", "overview-phone", "event", "events", "alerts", "alerts-phone", "zone-editor", "person"] {
+        for name in ["setup", "overview", "overview-phone", "event", "events", "alerts", "alerts-phone", "zone-editor", "person", "admin"] {
             #expect(FileManager.default.fileExists(atPath: screenshots.appendingPathComponent("\(name).png").path), "\(name)")
         }
         server.signal(SIGTERM)

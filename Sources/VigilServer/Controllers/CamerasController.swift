@@ -26,22 +26,6 @@ struct CamerasController {
         routes.get("/cameras/{camera}/snapshot", .permission(.mediaRead), use: snapshot)
     }
 
-    /// A camera as created: with its device token, shown this once, when it pushes frames.
-    struct Created: Encodable, Sendable {
-        var camera: Camera
-        var deviceToken: String?
-
-        enum CodingKeys: String, CodingKey {
-            case deviceToken = "device_token"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            try camera.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encodeIfPresent(deviceToken, forKey: .deviceToken)
-        }
-    }
-
     struct DeviceToken: Codable, Sendable {
         var deviceToken: String
 
@@ -134,7 +118,7 @@ struct CamerasController {
         return JSONResponse(camera.redacted)
     }
 
-    @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Created> {
+    @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<WithSecret<Camera>> {
         let input = try await request.decodeInput(CameraInput.self, context: context)
         let id = ids.next()
         // A camera that pushes frames gets its device token now, shown this once.
@@ -150,7 +134,8 @@ struct CamerasController {
                                    context: context, on: connection)
             return camera
         }
-        return JSONResponse(Created(camera: camera.redacted, deviceToken: token), status: .created)
+        // A camera that pushes frames gets its device token, shown this once.
+        return JSONResponse(WithSecret(resource: camera.redacted, field: "device_token", secret: token), status: .created)
     }
 
     @Sendable func update(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Camera> {

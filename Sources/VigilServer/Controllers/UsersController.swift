@@ -7,8 +7,7 @@ import VigilStore
 
 /// `/api/v1/users` and `/api/v1/roles`: accounts, their roles and their sites.
 ///
-/// Nobody hands out more than they hold: a role given must be within the caller's own
-/// permissions, and sites given must be sites the caller can see.
+/// Nobody hands out more than they hold (``RoleGrant``).
 struct UsersController {
     let database: Database
     let ids: UUIDv7Generator
@@ -71,17 +70,17 @@ struct UsersController {
             let users = UserRepository(connection, logger: context.logger)
             guard let current = try await users.lock(id: id) else { throw APIError.notFound("user", id.uuidString) }
             // Changing someone means holding at least their role: no resetting a superior's password.
-            try await checkGrant(role: current.user.role, siteIds: [], context: context, on: connection)
+            try await RoleGrant.check(role: current.user.role, context: context, on: connection)
             let input = try InputDecoding.patch(UserInput(current.user), with: .object(patch))
             if input.role != current.user.role || input.siteIds != current.user.siteIds {
-                try await checkGrant(role: input.role, siteIds: input.siteIds ?? [], context: context, on: connection)
+                try await RoleGrant.check(role: input.role, siteIds: input.siteIds ?? [], context: context, on: connection)
             }
             let isActive = input.isActive ?? true
             if current.user.role == Role.superAdminName && (!isActive || input.role != Role.superAdminName) {
                 try await requireAnotherSuperAdmin(besides: id, users: users)
             }
             guard let role = try await RoleRepository(connection, logger: context.logger).find(name: input.role) else {
-                throw APIError.validation(Self.report("role", "no role '\(input.role)'"))
+                throw APIError.validation(field: "role", "no role '\(input.role)'")
             }
             try await users.update(id: id, username: input.username, email: input.email, roleId: role.id, isActive: isActive)
             try await users.assignSites(userId: id, siteIds: input.siteIds ?? [])
@@ -104,7 +103,7 @@ struct UsersController {
         try await database.transaction(for: context) { connection in
             let users = UserRepository(connection, logger: context.logger)
             guard let current = try await users.lock(id: id) else { throw APIError.notFound("user", id.uuidString) }
-            try await checkGrant(role: current.user.role, siteIds: [], context: context, on: connection)
+            try await RoleGrant.check(role: current.user.role, context: context, on: connection)
             if current.user.role == Role.superAdminName { try await requireAnotherSuperAdmin(besides: id, users: users) }
             _ = try await users.delete(id: id)
             try await audit.record(AuditTrail.change("user_deleted", "user", id.uuidString,
@@ -117,24 +116,7 @@ struct UsersController {
     /// Refuses a role beyond the caller's own permissions and sites the caller cannot see.
     private func checkGrant(role: String, siteIds: [UUID], context: VigilRequestContext) async throws {
         try await database.read(for: context) { connection in
-            try await checkGrant(role: role, siteIds: siteIds, context: context, on: connection)
-        }
-    }
-
-    private func checkGrant(role name: String, siteIds: [UUID], context: VigilRequestContext, on connection: PostgresConnection) async throws {
-        guard let principal = context.principal else { throw AuthenticationMiddleware.invalidSession }
-        guard let role = try await RoleRepository(connection, logger: context.logger).find(name: name) else {
-            throw APIError.validation(Self.report("role", "no role '\(name)'"))
-        }
-        guard role.permissions.isSubset(of: principal.permissions),
-              role.name != Role.superAdminName || principal.role == Role.superAdminName else {
-            throw APIError(.forbidden, code: "role_not_grantable",
-                           message: "You can only give a role whose permissions you hold yourself; '\(name)' has more.")
-        }
-        let sites = SiteRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
-        for siteId in siteIds where try await sites.find(id: siteId) == nil {
-            // Row-level security hides the sites the caller may not see, so they are simply not found.
-            throw APIError.validation(Self.report("site_ids", "no site \(siteId.uuidString)"))
+            try await RoleGrant.check(role: role, siteIds: siteIds, context: context, on: connection)
         }
     }
 
@@ -143,11 +125,5 @@ struct UsersController {
             throw APIError(.conflict, code: "last_super_admin",
                            message: "This is the last active super administrator; make another one first.")
         }
-    }
-
-    private static func report(_ field: String, _ message: String) -> ValidationReport {
-        var report = ValidationReport()
-        report.add(field, message)
-        return report
     }
 }

@@ -55,6 +55,13 @@ public struct APIError: HTTPResponseError, Equatable {
                         details: report.problems)
     }
 
+    /// A refusal naming one field and what is wrong with it.
+    public static func validation(field: String, _ message: String) -> APIError {
+        var report = ValidationReport()
+        report.add(field, message)
+        return validation(report)
+    }
+
     public static func invalidParameter(_ name: String, _ reason: String) -> APIError {
         APIError(.badRequest, code: "invalid_parameter", message: "Parameter '\(name)' \(reason).",
                  details: [ValidationProblem(field: name, message: reason)])

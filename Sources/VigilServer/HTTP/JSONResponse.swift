@@ -45,3 +45,25 @@ struct ListBody<Item: Encodable & Sendable>: Encodable, Sendable {
         try container.encode(nextCursor, forKey: .nextCursor)
     }
 }
+
+/// A resource as just made, with a secret that is in this answer and nowhere else (a camera's
+/// device token, an API key): Vigil keeps only its hash.
+struct WithSecret<Resource: Encodable & Sendable>: Encodable, Sendable {
+    var resource: Resource
+    /// The JSON member the secret goes in.
+    var field: String
+    var secret: String?
+
+    private struct Member: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try resource.encode(to: encoder)
+        var container = encoder.container(keyedBy: Member.self)
+        try container.encodeIfPresent(secret, forKey: Member(stringValue: field))
+    }
+}

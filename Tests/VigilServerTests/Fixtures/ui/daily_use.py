@@ -169,6 +169,34 @@ try:
     seen["faces_enrolled"] = json_of(call("GET", f"/persons/{person_id}", None))["face_count"]
     shot("person")
 
+    # The rule's dry run from the Rules page: the pushed frame's event matches.
+    driver.get(base + "/#/rules")
+    rule_card = wait.until(ready.presence_of_element_located((By.XPATH, "//li[.//strong[text()='People at the door']]")))
+    rule_card.find_element(By.TAG_NAME, "summary").click()
+    rule_card.find_element(By.XPATH, ".//button[text()='Try on recent events']").click()
+    seen["dry_run"] = WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "return [...arguments[0].querySelectorAll('.trial p')].map(p => p.textContent).find(t => t.includes('of the last')) ?? false",
+        rule_card))
+
+    # An API key made from the Admin page is shown once, and works.
+    driver.get(base + "/#/admin/keys")
+    make = wait.until(ready.presence_of_element_located((By.XPATH, "//form[.//h2[text()='Make a key']]")))
+    chromium.fill(make, {"name": "Home Assistant"})
+    api_key = wait.until(ready.presence_of_element_located((By.ID, "api-key"))).text
+    with urllib.request.urlopen(urllib.request.Request(base + "/api/v1/cameras", headers={"X-API-Key": api_key})) as answer:
+        seen["api_key_works"] = answer.status == 200
+
+    # Every other page renders (its ready mark) without failing.
+    seen["pages_failed"] = []
+    for page in ["rules/channels", "admin", "admin/audit", "admin/jobs", "people/clusters", "people/watchlists", "people/models"]:
+        driver.execute_script("performance.clearMarks()")
+        driver.get(f"{base}/#/{page}")
+        mark = f"vigil:ready:{page.split('/')[0]}"
+        WebDriverWait(driver, 30).until(lambda d: d.execute_script(f"return performance.getEntriesByName('{mark}').length > 0"))
+        if driver.find_elements(By.XPATH, "//h1[text()='Something went wrong']") or driver.find_elements(By.CSS_SELECTOR, "main > p.error"):
+            seen["pages_failed"].append(page)
+    shot("admin")
+
     # The light theme, on request.
     driver.find_element(By.ID, "theme").click()
     seen["theme"] = driver.execute_script("return document.documentElement.dataset.theme")
