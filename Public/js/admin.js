@@ -1,7 +1,7 @@
 // Administration: users with their roles and sites, API keys (the key shown once), the audit log
 // with its filters, and the background jobs (retry, cancel).
 
-import { api, el, errorMessage, field, form, heading, main, notify, query, when, words } from "./core.js";
+import { api, el, errorMessage, field, filterValues, form, heading, localInput, main, notify, query, when, words } from "./core.js";
 
 function tabs(current) {
   return el("nav", { class: "tabs", "aria-label": "Administration" },
@@ -105,10 +105,12 @@ export async function auditLog({ params, navigate }) {
     field("Action", "action", { value: params.get("action"), placeholder: "camera_created" }),
     field("Resource", "resource_type", { value: params.get("resource_type"), placeholder: "camera" }),
     field("Resource id", "resource_id", { value: params.get("resource_id") }),
+    field("From", "from", { type: "datetime-local", value: localInput(params.get("from")) }),
+    field("Until", "until", { type: "datetime-local", value: localInput(params.get("until")) }),
     el("div", { class: "filter-actions" }, el("button", { type: "submit" }, "Apply")));
   filters.addEventListener("submit", (event) => {
     event.preventDefault();
-    navigate(`#/admin/audit${query(Object.fromEntries([...filters.querySelectorAll("[name]")].map((input) => [input.name, input.value.trim()])))}`);
+    navigate(`#/admin/audit${query(filterValues(filters))}`);
   });
   const rows = el("tbody");
   const more = el("button", { type: "button", class: "plain", hidden: true }, "Show more");

@@ -164,3 +164,21 @@ export function query(params) {
   const entries = Object.entries(params).filter(([, value]) => value !== undefined && value !== null && value !== "");
   return entries.length ? `?${new URLSearchParams(entries)}` : "";
 }
+
+/** An ISO time as a datetime-local input's value, in the browser's time zone. */
+export function localInput(iso) {
+  if (!iso) return undefined;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return undefined;
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+
+/** A filter form's filled-in values, times as ISO instants: what a list's address carries. */
+export function filterValues(formNode) {
+  const chosen = {};
+  for (const input of formNode.querySelectorAll("[name]")) {
+    const value = input.value.trim();
+    if (value) chosen[input.name] = input.type === "datetime-local" ? new Date(value).toISOString() : value;
+  }
+  return chosen;
+}

@@ -2,7 +2,7 @@
 // asks for the events after the last one shown); and an event in full, with the boxes of its
 // detections drawn over its frame from the detections themselves.
 
-import { api, el, errorMessage, field, form, heading, level, main, notify, query, svg, when, words } from "./core.js";
+import { api, el, errorMessage, field, filterValues, form, heading, level, localInput, main, notify, query, svg, when, words } from "./core.js";
 
 const EVENT_TYPES = ["human_detected", "face_detected", "person_recognized", "motion_detected", "object_detected",
                      "interaction_detected", "stock_changed", "empty_confirmed", "camera_obstructed", "scene_shifted"];
@@ -24,12 +24,7 @@ export async function eventList({ params, navigate }) {
        el("button", { type: "button", class: "plain", onclick: () => navigate("#/events") }, "Clear")));
   filters.addEventListener("submit", (event) => {
     event.preventDefault();
-    const chosen = {};
-    for (const input of filters.querySelectorAll("[name]")) {
-      if (!input.value) continue;
-      chosen[input.name] = input.type === "datetime-local" ? new Date(input.value).toISOString() : input.value;
-    }
-    navigate(`#/events${query(chosen)}`);
+    navigate(`#/events${query(filterValues(filters))}`);
   });
 
   const rows = el("tbody");
@@ -74,14 +69,6 @@ function eventRow(event) {
     el("td", {}, (event.object_types ?? []).join(", ")),
     el("td", { class: "summary" }, event.summary ?? ""),
     el("td", {}, event.reviewed ? "✓" : ""));
-}
-
-/** An ISO time as a datetime-local input's value, in the browser's time zone. */
-function localInput(iso) {
-  if (!iso) return undefined;
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return undefined;
-  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
 }
 
 export async function eventDetail({ id }) {

@@ -56,6 +56,13 @@ export async function overview({ live }) {
     while (timeline.children.length > TIMELINE_LENGTH) timeline.lastElementChild.remove();
   };
 
+  /** A camera's card as it is now: a new event means a new frame and a camera seen. */
+  const refreshCamera = async (id) => {
+    const reply = await api("GET", `/cameras/${id}`);
+    const card = cameras.querySelector(`[data-id="${id}"]`);
+    if (reply.status === 200 && card) card.replaceWith(cameraCard(reply.body));
+  };
+
   await Promise.all([loadFigures(), loadCameras(), loadTimeline()]);
 
   const refreshFrames = setInterval(() => {
@@ -64,7 +71,11 @@ export async function overview({ live }) {
     }
   }, FRAME_REFRESH_MS);
   const stops = [
-    live.on("event.created", (event) => { place(eventEntry(event), true); loadFigures(); }),
+    live.on("event.created", (event) => {
+      place(eventEntry(event), true);
+      loadFigures();
+      refreshCamera(event.camera_id);
+    }),
     live.on("event.updated", (event) => place(eventEntry(event), false)),
     live.on("alert.created", (alert) => place(alertEntry(alert), true)),
     live.on("alert.updated", (alert) => place(alertEntry(alert), false)),

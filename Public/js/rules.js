@@ -39,9 +39,14 @@ function ticked(formNode, name) {
 }
 
 export async function ruleList({ navigate }) {
-  const [rules, cameras, channels, watchlists] = await Promise.all([api("GET", "/alert-rules?limit=500"), api("GET", "/cameras?limit=500"),
-    api("GET", "/notification-channels?limit=500"), api("GET", "/watchlists?limit=200")]);
-  const context = { cameras: cameras.body?.items ?? [], channels: channels.body?.items ?? [], watchlists: watchlists.body?.items ?? [] };
+  const [rules, cameras, channels, watchlists, people] = await Promise.all([api("GET", "/alert-rules?limit=500"), api("GET", "/cameras?limit=500"),
+    api("GET", "/notification-channels?limit=500"), api("GET", "/watchlists?limit=200"), api("GET", "/persons?limit=500")]);
+  const cameraList = cameras.body?.items ?? [];
+  // Zones are named with their camera: "Porch" may exist at two doors.
+  const zones = (await Promise.all(cameraList.map(async (camera) =>
+    ((await api("GET", `/cameras/${camera.id}/zones`)).body?.items ?? []).map((zone) => [zone.id, `${zone.name} (${camera.name})`])))).flat();
+  const context = { cameras: cameraList, channels: channels.body?.items ?? [], watchlists: watchlists.body?.items ?? [], zones,
+                    people: (people.body?.items ?? []).map((person) => [person.id, person.name ?? "(no name)"]) };
   main.replaceChildren(heading("Rules"), tabs("#/rules"),
     el("ul", { class: "plain-list" }, (rules.body?.items ?? []).map((rule) => el("li", { class: "card" },
       el("div", { class: "alert-head" }, el("strong", {}, rule.name), rule.enabled ? null : el("span", { class: "hint" }, "off"),
@@ -52,7 +57,7 @@ export async function ruleList({ navigate }) {
     ruleForm(null, context, navigate));
 }
 
-function ruleForm(rule, { cameras, channels, watchlists }, navigate) {
+function ruleForm(rule, { cameras, channels, watchlists, zones, people }, navigate) {
   const schedule = rule?.schedule ?? {};
   const quiet = rule?.quiet_hours ?? {};
   const node = form({
@@ -67,6 +72,8 @@ function ruleForm(rule, { cameras, channels, watchlists }, navigate) {
       choices("Objects (none: any)", "object_types", OBJECTS.map((o) => [o, words(o)]), rule?.object_types),
       choices("Activities (none: any)", "activity_types", ACTIVITIES.map((a) => [a, words(a)]), rule?.activity_types),
       choices("Cameras (none: all)", "camera_ids", cameras.map((c) => [c.id, c.name]), rule?.camera_ids),
+      zones.length ? choices("Zones (none: anywhere)", "zone_ids", zones, rule?.zone_ids) : null,
+      people.length ? choices("People (none: anyone)", "person_ids", people, rule?.person_ids) : null,
       choices("People of status (none: anyone)", "person_statuses", PERSON_STATUSES.map((s) => [s, words(s)]), rule?.person_statuses),
       watchlists.length ? choices("On watchlists", "watchlist_ids", watchlists.map((w) => [w.id, w.name]), rule?.watchlist_ids) : null,
       el("fieldset", { class: "choices" }, el("legend", {}, "When (no day ticked: always)"),
@@ -90,7 +97,8 @@ function ruleForm(rule, { cameras, channels, watchlists }, navigate) {
         name: values.name, description: values.description ?? null, enabled: values.enabled, severity: values.severity ?? null,
         risk_threshold: number(values.risk_threshold), min_confidence: number(values.min_confidence),
         event_types: ticked(node, "event_types"), object_types: ticked(node, "object_types"), activity_types: ticked(node, "activity_types"),
-        camera_ids: ticked(node, "camera_ids"), person_statuses: ticked(node, "person_statuses"), watchlist_ids: ticked(node, "watchlist_ids"),
+        camera_ids: ticked(node, "camera_ids"), zone_ids: ticked(node, "zone_ids"), person_ids: ticked(node, "person_ids"),
+        person_statuses: ticked(node, "person_statuses"), watchlist_ids: ticked(node, "watchlist_ids"),
         channel_ids: ticked(node, "channel_ids"),
         schedule: days.length || values.start_time || values.end_time
           ? { days, start_time: values.start_time ?? "00:00", end_time: values.end_time ?? "23:59", ...(values.timezone ? { timezone: values.timezone } : {}) }

@@ -150,6 +150,7 @@ struct WebUITests {
         #expect(seen["ingest_status"] == .number(201))
         #expect(seen["no_reload"] == .bool(true), "the event reached the open page: \(seen)")
         #expect(seen["timeline_text"]?.stringValue?.contains("Front Door") == true)
+        #expect(seen["camera_frame_width"] == .number(640), "the camera's card shows its latest frame")
         #expect(seen["detections"]?.numberValue ?? 0 >= 1 && seen["boxes"] == seen["detections"], "one box per detection: \(seen)")
         #expect(seen["trace_items"]?.numberValue ?? 0 >= 1, "the decision trace is listed")
         #expect(seen["alert_status_after_ack"] == .string("acknowledged"))

@@ -84,6 +84,9 @@ try:
     seen["timeline_seconds"] = round(time.monotonic() - pushed_at, 1)
     seen["no_reload"] = driver.execute_script("return window.__stillTheSamePage === true")
     seen["timeline_text"] = entry.text
+    # The camera's card now shows the frame it sent.
+    seen["camera_frame_width"] = WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+        "const i = document.querySelector(`img[data-camera='${arguments[0]}']`); return i && i.complete && i.naturalWidth", camera["id"]))
     shot("overview")
 
     # The event: one box per detection.
