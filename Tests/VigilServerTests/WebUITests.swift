@@ -146,7 +146,9 @@ struct WebUITests {
         ], timeout: .seconds(240))
         let seen = try Self.report(day)
         #expect(seen["device_token_shown"] == .bool(true) && seen["token_in_camera_json"] == .bool(false), "\(seen)")
-        #expect(seen["rule_status"] == .number(201))
+        let rule = seen["rule"]?.objectValue ?? [:]
+        #expect(rule["object_types"] == .array([.string("person")]) && rule["camera_ids"]?.arrayValue?.count == 1 && rule["severity"] == .string("high")
+                && rule["risk_threshold"] == .number(0) && rule["schedule"] == .null && rule["cooldown_seconds"] == .number(300), "\(rule)")
         #expect(seen["ingest_status"] == .number(201))
         #expect(seen["no_reload"] == .bool(true), "the event reached the open page: \(seen)")
         #expect(seen["timeline_text"]?.stringValue?.contains("Front Door") == true)

@@ -2,7 +2,7 @@
 Vigil that already has its administrator (first_run.py ran before):
 
 - a camera added from the Cameras page, its device token read from the page where it is shown once;
-- an alert rule for people (made through the API from the page: the rules page is not built yet);
+- an alert rule for people at that camera, made on the Rules page;
 - a frame of a person pushed as the camera would, while the overview is open: its event must
   appear on the live timeline without the page reloading;
 - the event's page draws one box per detection the API lists;
@@ -21,7 +21,7 @@ import urllib.request
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import chromium
 
@@ -66,9 +66,16 @@ try:
     camera = next(c for c in json_of(call("GET", "/cameras", None))["items"] if c["name"] == "Front Door")
     seen["token_in_camera_json"] = token in json.dumps(camera)
 
-    rule = call("POST", "/alert-rules", {"name": "People at the door", "object_types": ["person"], "risk_threshold": 0,
-                                         "severity": "high", "camera_ids": [camera["id"]]})
-    seen["rule_status"] = rule["status"]
+    # An alert rule for people at this camera, made on the Rules page.
+    driver.get(base + "/#/rules")
+    new_rule = wait.until(ready.presence_of_element_located((By.XPATH, "//form[.//h2[text()='New rule']]")))
+    new_rule.find_element(By.CSS_SELECTOR, "input[name=object_types][value=person]").click()
+    new_rule.find_element(By.CSS_SELECTOR, f"input[name=camera_ids][value='{camera['id']}']").click()
+    Select(new_rule.find_element(By.NAME, "severity")).select_by_value("high")
+    chromium.fill(new_rule, {"name": "People at the door", "risk_threshold": "0"})
+    wait.until(ready.presence_of_element_located((By.XPATH, "//li//strong[text()='People at the door']")))
+    rule = next(r for r in json_of(call("GET", "/alert-rules", None))["items"] if r["name"] == "People at the door")
+    seen["rule"] = {key: rule.get(key) for key in ("object_types", "camera_ids", "severity", "risk_threshold", "schedule", "cooldown_seconds")}
 
     # The overview, live; a frame arrives as the camera sends it; the page must not reload.
     driver.get(base + "/#/")
