@@ -241,7 +241,17 @@ struct FolderWatcherTests {
             #expect(try await watched.captures(source: "ftp_folder") == 0)
             try handle.write(contentsOf: bytes.suffix(from: bytes.count / 2))
             try handle.close()
-            try await eventually("the whole file is a capture") { try await watched.captures(source: "ftp_folder") == 1 }
+            let scansBefore = watched.scans.value
+            do {
+                try await eventually("the whole file is a capture", timeout: .seconds(60)) { try await watched.captures(source: "ftp_folder") == 1 }
+            } catch {
+                // Tells a missed close (the file still there, scans going on) from a store that never finished (scans stopped).
+                Issue.record("""
+                    the upload is \(FileManager.default.fileExists(atPath: path) ? "still in its folder" : "gone from its folder"); \
+                    quarantined: \(watched.quarantined()); scans since the close: \(watched.scans.value - scansBefore)
+                    """)
+                throw error
+            }
             #expect(watched.quarantined().isEmpty)
         }
     }
