@@ -1,7 +1,7 @@
 // Administration: users with their roles and sites, API keys (the key shown once), the audit log
 // with its filters, and the background jobs (retry, cancel).
 
-import { api, el, errorMessage, field, filterValues, form, heading, localInput, main, notify, query, when, words } from "./core.js";
+import { api, el, errorMessage, field, filterValues, form, heading, localInput, main, notify, pagedTable, query, when, words } from "./core.js";
 
 function tabs(current) {
   return el("nav", { class: "tabs", "aria-label": "Administration" },
@@ -112,31 +112,14 @@ export async function auditLog({ params, navigate }) {
     event.preventDefault();
     navigate(`#/admin/audit${query(filterValues(filters))}`);
   });
-  const rows = el("tbody");
-  const more = el("button", { type: "button", class: "plain", hidden: true }, "Show more");
-  const status = el("p", { class: "hint", role: "status" });
-  main.replaceChildren(heading("Administration"), tabs("#/admin/audit"), filters,
-    el("div", { class: "table-wrap" }, el("table", {},
-      el("thead", {}, el("tr", {}, ["When", "Who", "Did", "To", "Details"].map((h) => el("th", { scope: "col" }, h)))), rows)),
-    status, more);
-  let cursor = null;
-  const load = async () => {
-    const reply = await api("GET", `/audit-logs${query({ ...Object.fromEntries(params), limit: 100, after: cursor })}`);
-    if (reply.status !== 200) {
-      status.textContent = errorMessage(reply);
-      return;
-    }
-    for (const entry of reply.body.items) {
-      rows.append(el("tr", {}, el("td", {}, when(entry.timestamp)), el("td", {}, entry.actor), el("td", {}, words(entry.action)),
-                     el("td", {}, entry.resource_type ? `${entry.resource_type} ${entry.resource_id ?? ""}` : ""),
-                     el("td", { class: "summary" }, entry.details ? JSON.stringify(entry.details) : "")));
-    }
-    cursor = reply.body.next_cursor ?? null;
-    more.hidden = !cursor;
-    status.textContent = rows.children.length ? "" : "Nothing recorded matches.";
-  };
-  more.addEventListener("click", load);
-  await load();
+  const table = await pagedTable({
+    path: "/audit-logs", params: Object.fromEntries(params), limit: 100, headings: ["When", "Who", "Did", "To", "Details"],
+    row: (entry) => el("tr", {}, el("td", {}, when(entry.timestamp)), el("td", {}, entry.actor), el("td", {}, words(entry.action)),
+                       el("td", {}, entry.resource_type ? `${entry.resource_type} ${entry.resource_id ?? ""}` : ""),
+                       el("td", { class: "summary" }, entry.details ? JSON.stringify(entry.details) : "")),
+    describe: (shown) => (shown ? "" : "Nothing recorded matches."),
+  });
+  main.replaceChildren(heading("Administration"), tabs("#/admin/audit"), filters, ...table);
 }
 
 export async function jobAdmin({ params, navigate }) {

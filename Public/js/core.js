@@ -182,3 +182,35 @@ export function filterValues(formNode) {
   }
   return chosen;
 }
+
+/**
+ * A table filled a page at a time: each page asks `path` for what follows the last row shown
+ * (keyset), "Show more" asks for the next, and `describe(shown, more)` says what is on screen.
+ * Resolves to the table, its status line and its button once the first page is in.
+ */
+export async function pagedTable({ path, params, limit, headings, className, row, describe }) {
+  const rows = el("tbody");
+  const status = el("p", { class: "hint", role: "status" });
+  const more = el("button", { type: "button", class: "plain", hidden: true }, "Show more");
+  let cursor = null;
+  const load = async () => {
+    more.disabled = true;
+    const reply = await api("GET", `${path}${query({ ...params, limit, after: cursor })}`);
+    more.disabled = false;
+    if (reply.status !== 200) {
+      status.textContent = errorMessage(reply);
+      return;
+    }
+    const batch = document.createDocumentFragment();
+    for (const item of reply.body.items) batch.append(row(item));
+    rows.append(batch);
+    cursor = reply.body.next_cursor ?? null;
+    more.hidden = !cursor;
+    status.textContent = describe(rows.children.length, Boolean(cursor));
+  };
+  more.addEventListener("click", load);
+  await load();
+  return [el("div", { class: "table-wrap" },
+             el("table", { class: className }, el("thead", {}, el("tr", {}, headings.map((h) => el("th", { scope: "col" }, h)))), rows)),
+          status, more];
+}

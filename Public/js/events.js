@@ -2,7 +2,7 @@
 // asks for the events after the last one shown); and an event in full, with the boxes of its
 // detections drawn over its frame from the detections themselves.
 
-import { api, el, errorMessage, field, filterValues, form, heading, level, localInput, main, notify, query, svg, when, words } from "./core.js";
+import { api, el, errorMessage, field, filterValues, form, heading, level, localInput, main, notify, pagedTable, query, svg, when, words } from "./core.js";
 
 const EVENT_TYPES = ["human_detected", "face_detected", "person_recognized", "motion_detected", "object_detected",
                      "interaction_detected", "stock_changed", "empty_confirmed", "camera_obstructed", "scene_shifted"];
@@ -27,37 +27,13 @@ export async function eventList({ params, navigate }) {
     navigate(`#/events${query(filterValues(filters))}`);
   });
 
-  const rows = el("tbody");
-  const status = el("p", { class: "hint", role: "status" });
-  const more = el("button", { type: "button", class: "plain", hidden: true }, "Show more");
-  main.replaceChildren(heading("Events"), filters,
-    el("div", { class: "table-wrap" },
-       el("table", { class: "events" },
-          el("thead", {}, el("tr", {}, ["Started", "Camera", "Type", "Risk", "Objects", "Summary", "Reviewed"].map((h) => el("th", { scope: "col" }, h)))),
-          rows)),
-    status, more);
-
   const filter = Object.fromEntries([...params.entries()].filter(([key]) => key !== "after"));
-  let cursor = null;
-  let shown = 0;
-  const load = async () => {
-    more.disabled = true;
-    const reply = await api("GET", `/events${query({ ...filter, limit: PAGE, after: cursor })}`);
-    more.disabled = false;
-    if (reply.status !== 200) {
-      status.textContent = errorMessage(reply);
-      return;
-    }
-    const batch = document.createDocumentFragment();
-    for (const event of reply.body.items) batch.append(eventRow(event));
-    rows.append(batch);
-    shown += reply.body.items.length;
-    cursor = reply.body.next_cursor ?? null;
-    more.hidden = !cursor;
-    status.textContent = shown ? `${shown} event${shown === 1 ? "" : "s"} shown${cursor ? "; more match" : ""}.` : "No event matches.";
-  };
-  more.addEventListener("click", load);
-  await load();
+  const table = await pagedTable({
+    path: "/events", params: filter, limit: PAGE, className: "events", row: eventRow,
+    headings: ["Started", "Camera", "Type", "Risk", "Objects", "Summary", "Reviewed"],
+    describe: (shown, more) => (shown ? `${shown} event${shown === 1 ? "" : "s"} shown${more ? "; more match" : ""}.` : "No event matches."),
+  });
+  main.replaceChildren(heading("Events"), filters, ...table);
 }
 
 function eventRow(event) {

@@ -159,28 +159,28 @@ struct LiveUpdatesTests {
     func slowClient() async throws {
         var settings = LiveFeed.Settings()
         settings.queueLimit = 3
-        let location = try await TestDatabases.shared.create()
-        let database = Database(location: location, maximumConnections: 2, logger: TestApp.logger)
-        let feed = LiveFeed(database: database, settings: settings, logger: TestApp.logger)
-        let stalled = feed.subscribe(.allSites)
-        let reader = feed.subscribe(.allSites)
-        let siteOnly = feed.subscribe(.sites([UUID()]))
-        var received: [String] = []
-        var iterator = reader.messages.makeAsyncIterator()
-        for index in 0..<5 {
-            feed.broadcast("m\(index)", site: UUID())
-            received.append(await iterator.next() ?? "")
+        try await TestDatabases.shared.withDatabase { location in
+            let database = Database(location: location, maximumConnections: 2, logger: TestApp.logger)
+            let feed = LiveFeed(database: database, settings: settings, logger: TestApp.logger)
+            let stalled = feed.subscribe(.allSites)
+            let reader = feed.subscribe(.allSites)
+            let siteOnly = feed.subscribe(.sites([UUID()]))
+            var received: [String] = []
+            var iterator = reader.messages.makeAsyncIterator()
+            for index in 0..<5 {
+                feed.broadcast("m\(index)", site: UUID())
+                received.append(await iterator.next() ?? "")
+            }
+            #expect(received == ["m0", "m1", "m2", "m3", "m4"])
+            #expect(stalled.isOverflowed() && !reader.isOverflowed())
+            var stalledMessages: [String] = []
+            for await message in stalled.messages { stalledMessages.append(message) }
+            #expect(stalledMessages == ["m0", "m1", "m2"], "what was queued is delivered, then the stream ends")
+            #expect(feed.subscriberCount == 2)
+            var other = siteOnly.messages.makeAsyncIterator()
+            feed.broadcast("everyone", site: nil)
+            #expect(await other.next() == "everyone", "a message for no site in particular (a heartbeat) goes to all")
         }
-        #expect(received == ["m0", "m1", "m2", "m3", "m4"])
-        #expect(stalled.isOverflowed() && !reader.isOverflowed())
-        var stalledMessages: [String] = []
-        for await message in stalled.messages { stalledMessages.append(message) }
-        #expect(stalledMessages == ["m0", "m1", "m2"], "what was queued is delivered, then the stream ends")
-        #expect(feed.subscriberCount == 2)
-        var other = siteOnly.messages.makeAsyncIterator()
-        feed.broadcast("everyone", site: nil)
-        #expect(await other.next() == "everyone", "a message for no site in particular (a heartbeat) goes to all")
-        try await TestDatabases.shared.drop(location)
     }
 
     @Test("end to end across processes: a photo uploaded to an API process is analysed and judged by a worker process, and the event reaches the API process's WebSocket client")

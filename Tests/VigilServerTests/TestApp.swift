@@ -87,26 +87,25 @@ struct TestApp {
     static func run(withAdministrator: Bool = true, loginThrottle: LoginThrottlePolicy = LoginThrottlePolicy(),
                     ingestMaxBytes: Int = 8 << 20, media customMedia: (any MediaStore)? = nil, live: Bool = false,
                     faceEngine: FaceEngine? = TestModels.faceEngine, _ body: @escaping @Sendable (TestApp) async throws -> Void) async throws {
-        let location = try await TestDatabases.shared.create()
-        let mediaFolder = try TestPaths.temporaryFolder("vigil-media")
-        defer { try? FileManager.default.removeItem(at: mediaFolder) }
-        let media = FileSystemMediaStore(root: mediaFolder)
-        let logger = Self.logger
-        // Tests run side by side on two cores, some of them running models: a connection can be slow
-        // to come. The production timeout is tested on its own (PlatformTests).
-        let database = Database(location: location, maximumConnections: 4, acquireTimeout: .seconds(30), logger: logger)
-        let secrets = try SecretBox(key: SymmetricKey(size: .bits256))
-        let clock = TestClock()
-        let services = AppServices(database: database, secrets: secrets, media: customMedia ?? media,
-                                   registry: PrometheusCollectorRegistry(), now: { clock.now }, loginThrottle: loginThrottle,
-                                   ingestMaxBytes: ingestMaxBytes, objectDetector: TestModels.objectDetector,
-                                   faceEngine: faceEngine)
-        let policy = VigilApplication.buildRouter(services, logger: logger).policy
-        // The api role: tests drive background work (retention) themselves, with their own clock.
-        var configuration = ServerConfiguration()
-        configuration.role = .api
-        let app = VigilApplication.build(configuration: configuration, services: services, logger: logger)
-        do {
+        try await TestDatabases.shared.withDatabase { location in
+            let mediaFolder = try TestPaths.temporaryFolder("vigil-media")
+            defer { try? FileManager.default.removeItem(at: mediaFolder) }
+            let media = FileSystemMediaStore(root: mediaFolder)
+            let logger = Self.logger
+            // Tests run side by side on two cores, some of them running models: a connection can be slow
+            // to come. The production timeout is tested on its own (PlatformTests).
+            let database = Database(location: location, maximumConnections: 4, acquireTimeout: .seconds(30), logger: logger)
+            let secrets = try SecretBox(key: SymmetricKey(size: .bits256))
+            let clock = TestClock()
+            let services = AppServices(database: database, secrets: secrets, media: customMedia ?? media,
+                                       registry: PrometheusCollectorRegistry(), now: { clock.now }, loginThrottle: loginThrottle,
+                                       ingestMaxBytes: ingestMaxBytes, objectDetector: TestModels.objectDetector,
+                                       faceEngine: faceEngine)
+            let policy = VigilApplication.buildRouter(services, logger: logger).policy
+            // The api role: tests drive background work (retention) themselves, with their own clock.
+            var configuration = ServerConfiguration()
+            configuration.role = .api
+            let app = VigilApplication.build(configuration: configuration, services: services, logger: logger)
             try await app.test(live ? .live : .router) { client in
                 var adminKey = ""
                 if withAdministrator {
@@ -115,11 +114,7 @@ struct TestApp {
                 try await body(TestApp(client: client, database: database, secrets: secrets, clock: clock, policy: policy,
                                        adminKey: adminKey, media: media, setupToken: services.setupToken))
             }
-        } catch {
-            try? await TestDatabases.shared.drop(location)
-            throw error
         }
-        try await TestDatabases.shared.drop(location)
     }
 
     /// A super administrator (with a hash no password matches: tests that sign in make their own
