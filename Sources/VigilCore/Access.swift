@@ -104,6 +104,9 @@ public struct Principal: Hashable, Sendable {
         case apiKey = "api_key"
         /// A camera pushing frames with its device token; it may only send frames of its own.
         case device
+        /// A DeepStack or CodeProject.AI client with no key, from a network the operator opened
+        /// to them (`VIGIL_DEEPSTACK_OPEN_TO`); it reaches the vision routes only.
+        case network
     }
 
     public var kind: Kind

@@ -1,5 +1,13 @@
+import Synchronization
+
 /// Checks that bytes are a whole baseline or progressive JPEG and reads its size, before
-/// anything is stored.
+/// anything is stored or decoded.
+///
+/// This is Vigil's one image-admission rule: every path that decodes an image (ingest, the
+/// folder watcher, stream pullers, face routes, enrolment, analysis, annotation, DeepStack)
+/// goes through it or through the decoder, which applies the same pixel limit to the header it
+/// reads before making any buffer. A 1 KB file claiming 65,500 × 65,500 pixels is refused, not
+/// decoded into 12 GB.
 public enum JPEGInspector {
     public enum Problem: Error, Equatable, Sendable {
         /// Not a JPEG at all (no start-of-image marker, or no frame header before the image data).
@@ -8,6 +16,52 @@ public enum JPEGInspector {
         case truncated
         /// The frame header gives a width or height of zero.
         case invalidDimensions
+        /// The frame header claims more pixels than ``maximumPixels``.
+        case tooLarge(width: Int, height: Int, limit: Int)
+        /// The image data is damaged: the decoder reported corrupt data while reading it.
+        case corrupt
+
+        /// A stable code for API answers, quarantine notes and logs.
+        public var code: String {
+            switch self {
+            case .notAJPEG: "not_a_jpeg"
+            case .truncated: "truncated_jpeg"
+            case .invalidDimensions: "invalid_jpeg"
+            case .tooLarge: "image_too_large"
+            case .corrupt: "corrupt_jpeg"
+            }
+        }
+
+        /// What a person is told.
+        public var message: String {
+            switch self {
+            case .notAJPEG: "The image is not a JPEG."
+            case .truncated: "The JPEG ends early; the upload was probably cut off."
+            case .invalidDimensions: "The JPEG's frame header gives no size."
+            case .tooLarge(let width, let height, let limit):
+                "The JPEG claims \(width) × \(height) pixels; at most \(limit / 1_000_000) megapixels are accepted (VIGIL_MAX_PIXELS)."
+            case .corrupt: "The JPEG's image data is damaged (the decoder found corrupt data)."
+            }
+        }
+    }
+
+    /// Vigil accepts images of at most this many pixels (40 MP unless `VIGIL_MAX_PIXELS` says otherwise).
+    public static let defaultMaximumPixels = 40_000_000
+    private static let pixelLimit = Atomic<Int>(defaultMaximumPixels)
+
+    /// The limit in force: set once at start from the configuration.
+    public static var maximumPixels: Int {
+        get { pixelLimit.load(ordering: .relaxed) }
+        set { pixelLimit.store(max(newValue, 1), ordering: .relaxed) }
+    }
+
+    /// Refuses a size above ``maximumPixels`` (zero sizes are refused too).
+    public static func admit(width: Int, height: Int) throws(Problem) {
+        guard width > 0, height > 0 else { throw .invalidDimensions }
+        let limit = maximumPixels
+        guard width.multipliedReportingOverflow(by: height).partialValue <= limit else {
+            throw .tooLarge(width: width, height: height, limit: limit)
+        }
     }
 
     public struct Info: Equatable, Sendable {
@@ -46,7 +100,7 @@ public enum JPEGInspector {
                 guard length >= 8 else { throw .notAJPEG }
                 let height = Int(bytes[index + 3]) << 8 | Int(bytes[index + 4])
                 let width = Int(bytes[index + 5]) << 8 | Int(bytes[index + 6])
-                guard width > 0, height > 0 else { throw .invalidDimensions }
+                try admit(width: width, height: height)
                 frame = Info(width: width, height: height, isProgressive: marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE)
             }
             if marker == 0xDA {

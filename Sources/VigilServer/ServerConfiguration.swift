@@ -30,6 +30,13 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var secureCookies = false
     /// The largest frame the ingest endpoint accepts, in bytes.
     public var ingestMaxBytes = 8 << 20
+    /// The most pixels an image may claim before it is decoded (`VIGIL_MAX_PIXELS`, default 40 MP).
+    public var maximumPixels = JPEGInspector.defaultMaximumPixels
+    /// Reverse proxies whose `X-Forwarded-Host` is believed (`VIGIL_TRUSTED_PROXIES`, addresses or networks).
+    public var trustedProxies: [IPNetwork] = []
+    /// Networks whose DeepStack and CodeProject.AI clients may call `/v1/vision/*` without a key
+    /// (`VIGIL_DEEPSTACK_OPEN_TO`); none by default.
+    public var deepStackOpenTo: [IPNetwork] = []
     /// Below this fraction of free disk, retention deletes the oldest media.
     public var minimumFreeDiskFraction = 0.05
     /// The folder FTP cameras upload into (`<root>/<Camera Name>/...`); not watched when unset.
@@ -301,6 +308,20 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let bytes = whole("VIGIL_INGEST_MAX_BYTES", in: 1024...(256 << 20), "a number of bytes from 1024 to 268435456") {
             configuration.ingestMaxBytes = bytes
         }
+        if let pixels = whole("VIGIL_MAX_PIXELS", in: 1_000_000...400_000_000, "a number of pixels from 1000000 to 400000000") {
+            configuration.maximumPixels = pixels
+        }
+        func networks(_ name: String) -> [IPNetwork]? {
+            guard let text = value(name) else { return nil }
+            switch IPNetwork.list(text) {
+            case .success(let list): return list
+            case .failure(let error):
+                problems.append("\(name) must list IP addresses or networks such as 192.168.1.0/24, comma-separated; '\(error.entry)' is not one")
+                return nil
+            }
+        }
+        if let list = networks("VIGIL_TRUSTED_PROXIES") { configuration.trustedProxies = list }
+        if let list = networks("VIGIL_DEEPSTACK_OPEN_TO") { configuration.deepStackOpenTo = list }
         if let text = value("VIGIL_MIN_FREE_DISK") {
             let number = text.hasSuffix("%") ? Double(text.dropLast()).map { $0 / 100 } : Double(text)
             if let number, (0...0.9).contains(number) {

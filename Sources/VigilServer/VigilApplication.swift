@@ -31,6 +31,10 @@ public struct AppServices: Sendable {
     public var linkBase: String
     /// The first administrator's one-time token, issued at start while there is none.
     public let setupToken = SetupToken()
+    /// Reverse proxies whose `X-Forwarded-Host` is believed (`VIGIL_TRUSTED_PROXIES`).
+    public var trustedProxies: [IPNetwork] = []
+    /// Networks whose DeepStack clients need no key (`VIGIL_DEEPSTACK_OPEN_TO`).
+    public var deepStackOpenTo: [IPNetwork] = []
     /// The web UI's folder (`Public/` of the checkout by default).
     public var webUIDirectory: URL = WebUILocation.defaultDirectory
     /// This node's WebSocket clients and what they hear.
@@ -102,7 +106,8 @@ public enum VigilApplication {
         router.add(middleware: SessionMiddleware(sessionStorage: sessionStorage, defaultSessionExpiration: SessionSettings.lifetime))
         let deviceTokens = DeviceTokenCache()
         router.add(middleware: AuthenticationMiddleware(database: database, sessions: sessionStorage, sessionDriver: sessionDriver,
-                                                        audit: audit, now: services.now, deviceTokens: deviceTokens))
+                                                        audit: audit, now: services.now, deviceTokens: deviceTokens,
+                                                        trustedProxies: services.trustedProxies))
         let setup = SetupState(database: database)
         router.add(middleware: AuthorizationMiddleware(policy: policy, setup: setup))
 
@@ -127,9 +132,10 @@ public enum VigilApplication {
         AuditLogsController(database: database).addRoutes(to: api)
         JobsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
         EventsController(database: database, media: services.media, audit: audit).addRoutes(to: api)
-        DeepStackController(apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now),
-                            detector: services.objectDetector).addRoutes(to: root)
-        DeepStackFaceController(database: database, apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now),
+        let visionForms = DeepStackForms(apiKeys: APIKeyCheck(database: database, audit: audit, now: services.now), audit: audit,
+                                         openTo: services.deepStackOpenTo)
+        DeepStackController(forms: visionForms, detector: services.objectDetector).addRoutes(to: root)
+        DeepStackFaceController(database: database, forms: visionForms,
                                 faces: services.faceEngine, media: services.media, ids: services.ids, audit: audit,
                                 now: services.now).addRoutes(to: root)
         UsersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)

@@ -17,12 +17,25 @@ public struct BGRImage: Sendable {
 
 public enum VisionError: Error, CustomStringConvertible, Equatable {
     case undecodable(String)
+    /// Refused by the image-admission rule: too many pixels, or corrupt image data.
+    case refused(JPEGInspector.Problem)
     case model(String)
 
     public var description: String {
         switch self {
         case .undecodable(let reason): "the JPEG cannot be decoded: \(reason)"
+        case .refused(let problem): "the JPEG is refused: \(problem.message)"
         case .model(let reason): "inference failed: \(reason)"
+        }
+    }
+
+    /// The admission problem to tell the sender of an image this decoder could not use (`nil`
+    /// for a failure of the model, which is the server's, not the image's).
+    public var imageProblem: JPEGInspector.Problem? {
+        switch self {
+        case .undecodable: .notAJPEG
+        case .refused(let problem): problem
+        case .model: nil
         }
     }
 }
@@ -50,7 +63,18 @@ public enum JPEGDecoder {
         return GrayImage(width: width, height: height, pixels: pixels)
     }
 
-    /// Decompresses at 1/`denominator(width, height)` of the full size into `format`.
+    /// Checks that `bytes` decode without a warning of corrupt data, reading every coefficient
+    /// but drawing only 1/8 of the picture (cheap: no inverse DCT at full size).
+    public static func verify(_ bytes: [UInt8]) throws(JPEGInspector.Problem) {
+        do {
+            _ = try decompress(bytes, format: TJPF_GRAY, channels: 1) { _, _ in 8 }
+        } catch {
+            throw error.imageProblem ?? .notAJPEG
+        }
+    }
+
+    /// Decompresses at 1/`denominator(width, height)` of the full size into `format`, after the
+    /// header's size passed the image-admission rule; a warning of corrupt data refuses the image.
     private static func decompress(_ bytes: [UInt8], format: TJPF, channels: Int,
                                    denominator: (Int, Int) -> Int) throws(VisionError) -> (Int, Int, [UInt8]) {
         guard let handle = tjInitDecompress() else { throw .undecodable("libjpeg-turbo could not start") }
@@ -60,17 +84,23 @@ public enum JPEGDecoder {
             tjDecompressHeader3(handle, buffer.baseAddress, UInt(buffer.count), &width, &height, &subsampling, &colorspace)
         }
         guard header == 0, width > 0, height > 0 else { throw .undecodable(String(cString: tjGetErrorStr2(handle))) }
+        do {
+            try JPEGInspector.admit(width: Int(width), height: Int(height))
+        } catch {
+            throw .refused(error)
+        }
         let scale = denominator(Int(width), Int(height))
         let targetWidth = (Int(width) + scale - 1) / scale, targetHeight = (Int(height) + scale - 1) / scale
         var pixels = [UInt8](repeating: 0, count: targetWidth * targetHeight * channels)
         let status = bytes.withUnsafeBufferPointer { source in
             pixels.withUnsafeMutableBufferPointer { destination in
                 tjDecompress2(handle, source.baseAddress, UInt(source.count), destination.baseAddress, Int32(targetWidth), 0,
-                              Int32(targetHeight), Int32(format.rawValue), 0)
+                              Int32(targetHeight), Int32(format.rawValue), TJFLAG_STOPONWARNING)
             }
         }
-        // A warning (a damaged but readable stream) still gives an image; an error does not.
-        if status != 0 && tjGetErrorCode(handle) == Int32(TJERR_FATAL.rawValue) {
+        if status != 0 {
+            // A warning is libjpeg's "corrupt data": the picture would be partly garbage.
+            if tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) { throw .refused(.corrupt) }
             throw .undecodable(String(cString: tjGetErrorStr2(handle)))
         }
         return (targetWidth, targetHeight, pixels)

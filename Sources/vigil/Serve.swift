@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import Prometheus
+import VigilCore
 import VigilServer
 import VigilStore
 
@@ -43,13 +44,16 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 throw ExitMessage("\(error)", code: 78)
             }
-            let services = AppServices(database: runtime.database, secrets: secrets,
+            JPEGInspector.maximumPixels = configuration.maximumPixels
+            var services = AppServices(database: runtime.database, secrets: secrets,
                                        media: FileSystemMediaStore(root: configuration.dataDirectory),
                                        registry: registry, secureCookies: configuration.secureCookies,
                                        ingestMaxBytes: configuration.ingestMaxBytes,
                                        objectDetector: VigilApplication.loadObjectDetector(configuration: configuration, logger: logger),
                                        faceEngine: VigilApplication.loadFaceEngine(configuration: configuration, logger: logger),
                                        linkBase: configuration.linkBase)
+            services.trustedProxies = configuration.trustedProxies
+            services.deepStackOpenTo = configuration.deepStackOpenTo
             let app = VigilApplication.build(configuration: configuration, services: services,
                                              migrationPolicy: noMigrate ? .requireCurrent : .apply, logger: logger)
             try await app.runService()

@@ -44,6 +44,19 @@ struct JPEGInspectorTests {
         #expect(throws: JPEGInspector.Problem.invalidDimensions) { try JPEGInspector.inspect(bytes) }
     }
 
+    @Test("a header claiming more pixels than the limit is refused before anything is decoded, with a code and a reason")
+    func tooManyPixels() {
+        // SOF0 claiming 65500 × 65500 in a file of a few bytes.
+        let bytes: [UInt8] = [0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0xFF, 0xDC, 0xFF, 0xDC, 0x01, 0x01, 0x11, 0x00,
+                              0xFF, 0xDA, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3F, 0x00, 0x12, 0x34, 0xFF, 0xD9]
+        let limit = JPEGInspector.defaultMaximumPixels
+        #expect(throws: JPEGInspector.Problem.tooLarge(width: 65_500, height: 65_500, limit: limit)) { try JPEGInspector.inspect(bytes) }
+        #expect(JPEGInspector.Problem.tooLarge(width: 65_500, height: 65_500, limit: limit).code == "image_too_large")
+        #expect(JPEGInspector.Problem.tooLarge(width: 65_500, height: 65_500, limit: limit).message.contains("65500 × 65500"))
+        #expect(throws: Never.self) { try JPEGInspector.admit(width: 8_000, height: 5_000) }
+        #expect(throws: JPEGInspector.Problem.self) { try JPEGInspector.admit(width: 8_000, height: 5_001) }
+    }
+
     @Test("zero padding after the end marker is accepted")
     func padding() throws {
         let padded = try photo("person.jpg") + [UInt8](repeating: 0, count: 32)

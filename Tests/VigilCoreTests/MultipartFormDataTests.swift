@@ -1,5 +1,5 @@
 import Testing
-import VigilCore
+@testable import VigilCore
 
 @Suite("multipart/form-data")
 struct MultipartFormDataTests {
@@ -42,5 +42,44 @@ struct MultipartFormDataTests {
         #expect(throws: MultipartFormData.Problem.self) { try MultipartFormData(body: unclosed, boundary: "XyZ") }
         let nameless = Array("--XyZ\r\nContent-Type: text/plain\r\n\r\nvalue\r\n--XyZ--".utf8)
         #expect(throws: MultipartFormData.Problem.malformed("a part has no name")) { try MultipartFormData(body: nameless, boundary: "XyZ") }
+    }
+}
+
+@Suite("multipart/form-data: hostile shapes and the other encoding")
+struct MultipartHostileTests {
+    @Test("the search finds overlapping and repeated prefixes as a naive one would")
+    func search() {
+        #expect(MultipartFormData.find(Array("aab".utf8), in: Array("aaab".utf8), from: 0) == 1)
+        #expect(MultipartFormData.find(Array("abab".utf8), in: Array("ababab".utf8), from: 1) == 2)
+        #expect(MultipartFormData.find(Array("--x".utf8), in: Array("-----x".utf8), from: 0) == 3)
+        #expect(MultipartFormData.find(Array("xyz".utf8), in: Array("xyxyxy".utf8), from: 0) == nil)
+        #expect(MultipartFormData.find(Array("a".utf8), in: [], from: 0) == nil)
+    }
+
+    @Test("a body that almost matches its boundary everywhere is parsed (refused) in one pass")
+    func nearMisses() {
+        let boundary = String(repeating: "a", count: 70)
+        let body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"\r\n\r\n".utf8)
+            + Array(repeating: UInt8(ascii: "a"), count: 1 << 20) + Array("\r\n--".utf8) + Array(repeating: UInt8(ascii: "a"), count: 69)
+        #expect(throws: MultipartFormData.Problem.malformed("a part is not closed by a boundary")) {
+            try MultipartFormData(body: body, boundary: boundary)
+        }
+    }
+
+    @Test("what the first bytes of a long body tell: the whole fields before the image")
+    func leadingParts() {
+        let body = MultipartFormData.encode([.field("api_key", "vgl_key"), .field("min_confidence", "0.5"),
+                                             MultipartFormData.Part(name: "image", filename: "f.jpg", body: Array(repeating: 7, count: 4096))],
+                                            boundary: "B")
+        let prefix = Array(body.prefix(300))
+        #expect(MultipartFormData.leadingParts(of: prefix, boundary: "B").map(\.name) == ["api_key", "min_confidence"])
+        #expect(MultipartFormData.leadingParts(of: Array(body.prefix(20)), boundary: "B").isEmpty)
+    }
+
+    @Test("application/x-www-form-urlencoded fields, decoded")
+    func urlEncoded() {
+        let form = MultipartFormData.urlEncoded(Array("api_key=vgl_a%2Bb&userid=Ada+Lovelace&empty=&=nameless".utf8))
+        #expect(form.text("api_key") == "vgl_a+b" && form.text("userid") == "Ada Lovelace" && form.text("empty") == "")
+        #expect(form.parts.count == 3)
     }
 }

@@ -46,6 +46,48 @@ struct SiteIsolationTests {
         })
     }
 
+    @Test("an admin of site A cannot see or take over site B's admin, a user with more sites, or a super administrator")
+    func noAccountTakeover() async throws {
+        try await TestApp.run { app in
+            let world = try await makeWorld(app)
+            func user(_ name: String, _ role: String, sites: [String]) async throws -> User {
+                let user = try await AccessControlTests().makeUser(app, username: name, role: role)
+                try await app.database.transaction { connection in
+                    for site in sites {
+                        try await connection.query("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(user.id), \(UUID(uuidString: site)!))",
+                                                   logger: TestApp.logger)
+                    }
+                }
+                return user
+            }
+            _ = try await user("alma", "admin", sites: [world.siteA])
+            let adminB = try await user("boris", "admin", sites: [world.siteB])
+            let both = try await user("bea", "operator", sites: [world.siteA, world.siteB])
+            let operatorA = try await user("otto", "operator", sites: [world.siteA])
+            let superAdmin = try await user("sam", "super_admin", sites: [])
+            let token = try #require(try await AccessControlTests().login(app, "alma", "correct horse battery").string("token"))
+            let adminA = TestApp.Caller.bearer(token)
+
+            let listed = Set(try await app.call(.get, "/api/v1/users", as: adminA).items.compactMap { $0.objectValue?["username"]?.stringValue })
+            #expect(listed == ["alma", "otto", "vera"], "only users whose every site is one of hers: \(listed)")
+            for target in [adminB, both, superAdmin] {
+                let id = target.id.uuidString.lowercased()
+                #expect(try await app.call(.get, "/api/v1/users/\(id)", as: adminA).status == .notFound)
+                let takeover = try await app.call(.patch, "/api/v1/users/\(id)", json: #"{"password":"taken over now!"}"#, as: adminA)
+                #expect(takeover.status == .notFound, "\(target.username): \(takeover.status) \(takeover.text)")
+                #expect([.forbidden, .notFound].contains(try await app.call(.delete, "/api/v1/users/\(id)", as: adminA).status))
+                #expect(try await AccessControlTests().login(app, target.username, "taken over now!").status == .unauthorized)
+            }
+            // Her own site's operator she manages, but cannot hand site B.
+            let operatorId = operatorA.id.uuidString.lowercased()
+            let widened = try await app.call(.patch, "/api/v1/users/\(operatorId)", json: #"{"site_ids":["\#(world.siteA)","\#(world.siteB)"]}"#,
+                                             as: adminA)
+            #expect(widened.status == .unprocessableContent, "\(widened.text)")
+            let reset = try await app.call(.patch, "/api/v1/users/\(operatorId)", json: #"{"password":"a new password here"}"#, as: adminA)
+            #expect(reset.status == .ok, "\(reset.text)")
+        }
+    }
+
     @Test("through the API, a viewer of site A sees nothing of site B")
     func throughTheAPI() async throws {
         try await TestApp.run { app in

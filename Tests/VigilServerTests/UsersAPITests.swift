@@ -76,7 +76,7 @@ struct UsersAPITests {
             }?.objectValue?["id"])
             guard case .string(let rootId) = root else { return }
             #expect(try await app.call(.patch, "/api/v1/users/\(rootId)", json: #"{"password":"taken over!!"}"#, as: caller)
-                .errorCode == "role_not_grantable")
+                .errorCode == "user_not_found", "a super administrator is not among the users an admin manages")
             #expect(try await app.call(.patch, "/api/v1/users/\(admin.id)", json: #"{"role":"super_admin"}"#, as: caller)
                 .errorCode == "role_not_grantable", "not even for oneself")
         }
@@ -131,14 +131,15 @@ struct UsersAPITests {
         }
     }
 
-    @Test("two-factor sign-in: set up, prove, required at sign-in, turned off with the password")
+    @Test("two-factor sign-in: set up, proved with the password, required at sign-in, turned off with the password")
     func mfaEnrolment() async throws {
         try await TestApp.run { app in
             _ = try await Accounts.createUser(username: "max", email: "max@example.test", password: "correct horse battery",
                                               roleName: "operator", actor: "tests", database: app.database, logger: TestApp.logger)
             let token = try #require(try await signIn(app, "max", "correct horse battery").string("token"))
             let caller = TestApp.Caller.bearer(token)
-            #expect(try await app.call(.post, "/api/v1/auth/mfa/enable", json: #"{"code":"123456"}"#, as: caller).errorCode == "mfa_not_set_up")
+            #expect(try await app.call(.post, "/api/v1/auth/mfa/enable", json: #"{"code":"123456","password":"correct horse battery"}"#,
+                                       as: caller).errorCode == "mfa_not_set_up")
             let setup = try await app.call(.post, "/api/v1/auth/mfa/setup", as: caller)
             let secret = try #require(setup.string("secret"))
             #expect(setup.string("otpauth_url")?.hasPrefix("otpauth://totp/Vigil:max?secret=") == true)
@@ -147,8 +148,12 @@ struct UsersAPITests {
 
             let code = OneTimeCodes.code(secret: secret, at: app.clock.now)
             let wrong = String(format: "%06d", (Int(code)! + 1) % 1_000_000)
-            #expect(try await app.call(.post, "/api/v1/auth/mfa/enable", json: #"{"code":"\#(wrong)"}"#, as: caller).errorCode == "wrong_mfa_code")
-            #expect(try await app.call(.post, "/api/v1/auth/mfa/enable", json: #"{"code":"\#(code)"}"#, as: caller).status == .noContent)
+            #expect(try await app.call(.post, "/api/v1/auth/mfa/enable", json: #"{"code":"\#(code)"}"#, as: caller).errorCode == "wrong_password",
+                    "turning it on asks for the password, as turning it off does")
+            #expect(try await app.call(.post, "/api/v1/auth/mfa/enable", json: #"{"code":"\#(wrong)","password":"correct horse battery"}"#,
+                                       as: caller).errorCode == "wrong_mfa_code")
+            #expect(try await app.call(.post, "/api/v1/auth/mfa/enable", json: #"{"code":"\#(code)","password":"correct horse battery"}"#,
+                                       as: caller).status == .noContent)
 
             #expect(try await signIn(app, "max", "correct horse battery").errorCode == "mfa_required")
             app.clock.advance(by: 300)
@@ -195,7 +200,7 @@ struct UsersAPITests {
             #expect(try await app.call(.get, "/api/v1/cameras", as: .apiKey(key)).status == .unauthorized)
             #expect(try await app.call(.delete, "/api/v1/api-keys/\(id)").errorCode == "api_key_not_found")
             let audited = try await app.database.scalar(
-                "SELECT string_agg(action, ',' ORDER BY timestamp) FROM audit_logs WHERE resource_type = 'api_key' AND resource_id = \(id.uppercased())",
+                "SELECT string_agg(action, ',' ORDER BY timestamp) FROM audit_logs WHERE resource_type = 'api_key' AND resource_id = \(id.lowercased())",
                 as: String.self)
             #expect(audited == "api_key_created,api_key_revoked")
         }

@@ -20,6 +20,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let audit: AuditTrail
     let now: @Sendable () -> Date
     let deviceTokens: DeviceTokenCache
+    /// Proxies whose `X-Forwarded-Host` names the address the browser used.
+    let trustedProxies: [IPNetwork]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -45,7 +47,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             }
             // A browser sends the cookie with any request to Vigil, whoever's page made it: a change
             // made with the cookie must come from Vigil's own pages.
-            guard Self.isSafe(request.method) || Self.isSameOrigin(request.headers) else {
+            guard Self.isSafe(request.method) || isSameOrigin(request, remoteAddress: context.remoteAddress) else {
                 throw APIError(.forbidden, code: "csrf_rejected",
                                message: "A change signed in by cookie must come from Vigil's own pages (same origin).")
             }
@@ -68,11 +70,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
             }
         }
         guard let camera else {
-            try await database.transaction { connection in
-                try await audit.record(AuditEntry(
-                    actor: "anonymous", action: "device_token_rejected", resourceType: "camera",
-                    details: .object(["path": .string(request.uri.path)]), status: .failure), context: context, on: connection)
-            }
+            try await audit.recordSampled(AuditEntry(
+                actor: "anonymous", action: "device_token_rejected", resourceType: "camera",
+                details: .object(["path": .string(request.uri.path)]), status: .failure), context: context, database: database)
             throw APIError(.unauthorized, code: "invalid_device_token",
                            message: "The device token is not valid; rotate the camera's token and configure the camera again.")
         }
@@ -95,13 +95,21 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     /// Whether the browser says the request comes from a page of this origin: `Sec-Fetch-Site`
-    /// where it sends it, else `Origin` naming the host the request was sent to.
-    static func isSameOrigin(_ headers: HTTPFields) -> Bool {
-        if let site = headers[HTTPField.Name("Sec-Fetch-Site")!] { return site == "same-origin" }
-        guard let origin = headers[HTTPField.Name("Origin")!], let url = URL(string: origin), let host = url.host,
-              let requested = headers[HTTPField.Name("Host")!] ?? headers[.xForwardedHost] else { return false }
-        let authority = url.port.map { "\(host):\($0)" } ?? host
-        return authority.lowercased() == requested.lowercased()
+    /// where it sends it (secure contexts only), else `Origin` naming the address the request was
+    /// sent to. A plain-HTTP page on a LAN name (`http://nvr.lan:8080`) sends only `Origin`.
+    ///
+    /// The address is the request's authority (HTTP/1.1's `Host` becomes it); behind a trusted
+    /// proxy, the `X-Forwarded-Host` that proxy sets.
+    func isSameOrigin(_ request: Request, remoteAddress: String?) -> Bool {
+        if let site = request.headers[.secFetchSite] { return site == "same-origin" }
+        guard let origin = request.headers[.origin] else { return false }
+        var authority = request.head.authority
+        if let remoteAddress, trustedProxies.contains(where: { $0.contains(remoteAddress) }),
+           let forwarded = request.headers[.xForwardedHost]?.split(separator: ",").first {
+            authority = forwarded.trimmingCharacters(in: .whitespaces)
+        }
+        guard let authority else { return false }
+        return OriginCheck.isSameOrigin(origin: origin, authority: authority)
     }
 
     static func bearerToken(_ header: String) -> String? {
@@ -128,12 +136,10 @@ struct APIKeyCheck {
             ? try await database.read { try await APIKeyRepository($0, logger: context.logger).authenticate(key: key, now: now) }
             : nil
         guard let principal else {
-            try await database.transaction { connection in
-                try await audit.record(AuditEntry(
-                    actor: "anonymous", action: "api_key_rejected", resourceType: "api_key",
-                    resourceId: APIKeyToken.isWellFormed(key) ? APIKeyToken.displayPrefix(key) : nil,
-                    details: .object(["path": .string(request.uri.path)]), status: .failure), context: context, on: connection)
-            }
+            try await audit.recordSampled(AuditEntry(
+                actor: "anonymous", action: "api_key_rejected", resourceType: "api_key",
+                resourceId: APIKeyToken.isWellFormed(key) ? APIKeyToken.displayPrefix(key) : nil,
+                details: .object(["path": .string(request.uri.path)]), status: .failure), context: context, database: database)
             throw APIError(.unauthorized, code: "invalid_api_key", message: "The API key is not valid, has been revoked, or has expired.")
         }
         return principal
@@ -253,4 +259,5 @@ extension HTTPField.Name {
     static let xAPIKey = Self("X-API-Key")!
     static let xDeviceToken = Self("X-Device-Token")!
     static let xForwardedHost = Self("X-Forwarded-Host")!
+    static let secFetchSite = Self("Sec-Fetch-Site")!
 }

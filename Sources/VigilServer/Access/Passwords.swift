@@ -42,12 +42,21 @@ public enum OneTimeCodes {
 
     /// Accepts the code of the current step or one step either side (clock drift), compared in constant time.
     public static func verify(_ code: String, secret: String, at date: Date) -> Bool {
-        guard code.count == 6, code.allSatisfy(\.isASCII), code.allSatisfy(\.isNumber) else { return false }
-        var matched = false
+        acceptedStep(code, secret: secret, at: date) != nil
+    }
+
+    /// The 30-second step whose code `code` is (the current one or one either side), or `nil`.
+    /// The caller records it so that a code, once accepted, is never accepted again.
+    public static func acceptedStep(_ code: String, secret: String, at date: Date) -> Int64? {
+        guard code.count == 6, code.allSatisfy(\.isASCII), code.allSatisfy(\.isNumber) else { return nil }
+        var accepted: Int64?
         for offset in [-30.0, 0, 30] {
-            matched = constantTimeEquals(self.code(secret: secret, at: date.addingTimeInterval(offset)), code) || matched
+            let moment = date.addingTimeInterval(offset)
+            if constantTimeEquals(self.code(secret: secret, at: moment), code) {
+                accepted = Int64((moment.timeIntervalSince1970 / 30).rounded(.down))
+            }
         }
-        return matched
+        return accepted
     }
 
     /// The `otpauth://` address an authenticator app scans.

@@ -65,6 +65,7 @@ public struct LocalObjectDetector: ObjectDetector {
         } catch let error as VisionError {
             switch error {
             case .undecodable(let reason): throw .unreadableFrame(reason)
+            case .refused(let problem): throw .unreadableFrame(problem.message)
             case .model(let reason): throw .unavailable(reason)
             }
         } catch {
@@ -106,11 +107,13 @@ public struct DeepStackDetector: ObjectDetector {
             throw .unreadableFrame("\(error)")
         }
         let boundary = "vigil-\(UUID().uuidString)"
-        var parts: [MultipartFormData.Part] = [
-            MultipartFormData.Part(name: "image", filename: "frame.jpg", contentType: "image/jpeg", body: bytes),
+        // Fields before the image, as DeepStack's own clients send them: a server that checks the
+        // key before reading a large body (Vigil does) finds it first.
+        var parts: [MultipartFormData.Part] = apiKey.map { [.field("api_key", $0)] } ?? []
+        parts += [
             .field("min_confidence", "\(minimumConfidence)"),
+            MultipartFormData.Part(name: "image", filename: "frame.jpg", contentType: "image/jpeg", body: bytes),
         ]
-        if let apiKey { parts.append(.field("api_key", apiKey)) }
         var request = HTTPClientRequest(url: endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")

@@ -14,6 +14,8 @@ struct AuthController {
     let audit: AuditTrail
     let throttle: LoginThrottlePolicy
     let secureCookies: Bool
+    /// bcrypt checks of sign-ins running at once, at most: each holds a core for a quarter second.
+    let passwordChecks = ConcurrencyLimit(maximum: 4)
     let now: @Sendable () -> Date
 
     func addRoutes(to routes: SecuredRoutes) {
@@ -102,17 +104,20 @@ struct AuthController {
     /// Turns two-factor sign-in on once the caller proves their app shows the right code.
     @Sendable func enableMFA(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let input = try await request.decodeInput(MFACode.self, context: context)
-        let user = try await signedInUser(context, password: nil)
+        // As to turn it off: someone at an unlocked screen must not bind the account to their phone.
+        let user = try await signedInUser(context, password: input.password ?? "")
         let sealed = try await database.read { try await UserRepository($0, logger: context.logger).credentials(id: user.id)?.sealedMFASecret }
         guard let sealed, let bytes = Data(base64Encoded: sealed) else {
             throw APIError(.conflict, code: "mfa_not_set_up", message: "Set up two-factor sign-in first (POST /api/v1/auth/mfa/setup).")
         }
         let secret = try secrets.open(Array(bytes))
-        guard let code = input.code, OneTimeCodes.verify(code, secret: secret, at: now()) else {
+        guard let code = input.code, let step = OneTimeCodes.acceptedStep(code, secret: secret, at: now()) else {
             throw APIError(.unprocessableContent, code: "wrong_mfa_code", message: "That code is not the current one; check the app's clock.")
         }
         try await database.transaction { connection in
-            try await UserRepository(connection, logger: context.logger).setMFA(id: user.id, sealedSecret: sealed, enabled: true)
+            let users = UserRepository(connection, logger: context.logger)
+            try await users.setMFA(id: user.id, sealedSecret: sealed, enabled: true)
+            _ = try await users.claimMFAStep(id: user.id, step: step)
             try await audit.record(AuditTrail.change("mfa_enabled", "user", user.id.uuidString), context: context, on: connection)
         }
         return Response(status: .noContent)
@@ -179,29 +184,46 @@ struct AuthController {
     @Sendable func login(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let input = try await request.decodeInput(LoginInput.self, context: context)
         let now = now()
-        let keys = ["account:\(input.login.lowercased().prefix(255))"] + (context.remoteAddress.map { ["address:\($0)"] } ?? [])
-        if let until = try await database.read({ try await LoginThrottleRepository($0, logger: context.logger).blockedUntil(keys: keys, now: now) }) {
+        let credentials = try await database.read { try await UserRepository($0, logger: context.logger).credentials(login: input.login) }
+        // One counter per account, whichever of its names is typed; an unknown name has its own.
+        let account = credentials.map { "account:\($0.user.id.uuidString.lowercased())" } ?? "login:\(input.login.lowercased().prefix(255))"
+        let keys = [account] + (context.remoteAddress.map { ["address:\($0)"] } ?? [])
+        // The attempt is counted before the password is checked, so guesses sent at once are
+        // throttled like guesses sent one by one.
+        let throttle = self.throttle
+        if let until = try await database.transaction({
+            try await LoginThrottleRepository($0, logger: context.logger).reserve(keys: keys, policy: throttle, now: now)
+        }) {
             let seconds = max(1, Int(until.timeIntervalSince(now).rounded(.up)))
-            var response = try APIError(.tooManyRequests, code: "too_many_attempts",
-                                        message: "Too many failed sign-ins; try again in \(seconds) s.").response(from: request, context: context)
-            response.headers[.retryAfter] = String(seconds)
-            return response
+            throw APIError(.tooManyRequests, code: "too_many_attempts", message: "Too many failed sign-ins; try again in \(seconds) s.",
+                           retryAfter: seconds)
         }
 
-        let credentials = try await database.read { try await UserRepository($0, logger: context.logger).credentials(login: input.login) }
-        // The hash is checked even for an unknown account, so both answers take as long.
-        let passwordMatches = try await Passwords.verify(input.password, hash: credentials?.passwordHash)
+        // The hash is checked even for an unknown account, so both answers take as long; a burst of
+        // sign-ins beyond what the cores can check is answered at once rather than queued.
+        guard passwordChecks.tryAcquire() else {
+            throw APIError(.tooManyRequests, code: "too_busy", message: "Too many sign-ins at once; try again in a second.", retryAfter: 1)
+        }
+        let passwordMatches: Bool
+        do {
+            defer { passwordChecks.release() }
+            passwordMatches = try await Passwords.verify(input.password, hash: credentials?.passwordHash)
+        }
         guard let credentials, passwordMatches, credentials.user.isActive else {
             try await fail(input: input, reason: credentials == nil ? "unknown_account" : (passwordMatches ? "account_disabled" : "wrong_password"),
-                           userId: credentials?.user.id, keys: keys, context: context)
+                           userId: credentials?.user.id, context: context)
         }
         if credentials.user.mfaEnabled {
             guard let code = input.totpCode else {
                 throw APIError(.unauthorized, code: "mfa_required", message: "Enter the 6-digit code from your authenticator app.")
             }
             let secret = try credentials.sealedMFASecret.flatMap { Data(base64Encoded: $0) }.map { try secrets.open(Array($0)) }
-            guard let secret, OneTimeCodes.verify(code, secret: secret, at: now) else {
-                try await fail(input: input, reason: "wrong_mfa_code", userId: credentials.user.id, keys: keys, context: context)
+            let userId = credentials.user.id
+            // A code is accepted once: a step at or before the last accepted one is a replay.
+            guard let secret, let step = OneTimeCodes.acceptedStep(code, secret: secret, at: now),
+                  try await database.transaction({ try await UserRepository($0, logger: context.logger).claimMFAStep(id: userId, step: step) })
+            else {
+                try await fail(input: input, reason: "wrong_mfa_code", userId: credentials.user.id, context: context)
             }
         }
 
@@ -223,18 +245,14 @@ struct AuthController {
         return response
     }
 
-    /// Records the failure, counts it against the account and the address, and answers with one
-    /// message whatever went wrong, so the answer does not tell which accounts exist.
-    private func fail(input: LoginInput, reason: String, userId: UUID?, keys: [String],
-                      context: VigilRequestContext) async throws -> Never {
-        let now = now()
-        try await database.transaction { connection in
-            try await LoginThrottleRepository(connection, logger: context.logger).recordFailure(keys: keys, policy: throttle, now: now)
-            try await audit.record(AuditEntry(actor: "login:\(input.login.prefix(80))", userId: userId, action: "login_failed",
-                                              resourceType: "user", resourceId: userId?.uuidString,
-                                              details: .object(["reason": .string(reason)]), status: .failure),
-                                   context: context, on: connection)
-        }
+    /// Records the failure (already counted against the account and the address when the attempt
+    /// was reserved) and answers with one message whatever went wrong, so the answer does not tell
+    /// which accounts exist. A flood of failures is audited a row a minute per address and reason.
+    private func fail(input: LoginInput, reason: String, userId: UUID?, context: VigilRequestContext) async throws -> Never {
+        try await audit.recordSampled(AuditEntry(actor: "login:\(input.login.prefix(80))", userId: userId, action: "login_failed",
+                                                 resourceType: "user", resourceId: userId?.uuidString,
+                                                 details: .object(["reason": .string(reason)]), status: .failure),
+                                      context: context, database: database, reason: reason)
         throw APIError(.unauthorized, code: "invalid_credentials", message: "The sign-in name or password is wrong.")
     }
 

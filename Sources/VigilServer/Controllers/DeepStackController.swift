@@ -12,9 +12,8 @@ import VigilStore
 /// Answers: `{"success": true, "predictions": [{label, confidence, x_min, y_min, x_max, y_max}],
 /// "count", "inferenceMs", "processMs"}`, or `{"success": false, "error": ...}` with a 4xx/5xx.
 struct DeepStackController {
-    let apiKeys: APIKeyCheck
+    let forms: DeepStackForms
     let detector: (any ObjectDetector)?
-    static let maximumBytes = 16 << 20
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.post("/v1/vision/detection", .permissionWithKeyInForm(.ingestWrite), use: detect)
@@ -22,43 +21,6 @@ struct DeepStackController {
 
     typealias Prediction = DeepStackAnswer.Prediction
     typealias Answer = DeepStackAnswer
-
-    /// A DeepStack request's form, its caller checked: an API key in a header was checked by the
-    /// middleware; one in the form's `api_key` field is checked here, and the context returned is
-    /// the key's. Either those or the DeepStack-shaped failure to answer with.
-    static func authorizedForm(_ request: Request, context: VigilRequestContext, apiKeys: APIKeyCheck,
-                               permission: Permission) async throws -> Result<(MultipartFormData, VigilRequestContext), Failure> {
-        guard let boundary = MultipartFormData.boundary(fromContentType: request.headers[.contentType] ?? "") else {
-            return .failure(Failure(.badRequest, "Send the picture as the 'image' field of multipart/form-data."))
-        }
-        let form: MultipartFormData
-        do {
-            let body = try await request.body.collect(upTo: Self.maximumBytes)
-            form = try MultipartFormData(body: Array(body.readableBytesView), boundary: boundary)
-        } catch is NIOTooManyBytesError {
-            return .failure(Failure(.contentTooLarge, "The picture may be at most \(Self.maximumBytes) bytes."))
-        } catch {
-            return .failure(Failure(.badRequest, "The multipart body is malformed."))
-        }
-        if context.principal == nil {
-            guard let key = form.text("api_key") else {
-                return .failure(Failure(.unauthorized, "Send an API key in X-API-Key, Authorization: Bearer, or the form field api_key."))
-            }
-            let principal: Principal
-            do {
-                principal = try await apiKeys.principal(key: key, request: request, context: context)
-            } catch let error as APIError {
-                return .failure(Failure(error.status, error.message))
-            }
-            guard principal.allows(permission) else {
-                return .failure(Failure(.forbidden, "The API key's role (\(principal.role)) may not \(permission)."))
-            }
-            var authenticated = context
-            authenticated.principal = principal
-            return .success((form, authenticated))
-        }
-        return .success((form, context))
-    }
 
     /// A refusal in DeepStack's words: `{"success": false, "error": ...}` with its status.
     struct Failure: Error {
@@ -76,12 +38,14 @@ struct DeepStackController {
     @Sendable func detect(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let form: MultipartFormData
-        switch try await Self.authorizedForm(request, context: context, apiKeys: apiKeys, permission: .ingestWrite) {
+        switch try await forms.read(request, context: context, permission: .ingestWrite) {
         case .success(let (read, _)): form = read
         case .failure(let failure): return failure.response
         }
-        guard let image = form.part(named: "image"), !image.body.isEmpty else {
-            return Self.failure(.badRequest, "The form has no 'image' field.")
+        let image: [UInt8]
+        switch Self.image(of: form) {
+        case .success(let bytes): image = bytes
+        case .failure(let failure): return failure.response
         }
         let minimumConfidence: Double
         switch Self.minimumConfidence(form, default: 0.4) {
@@ -94,9 +58,9 @@ struct DeepStackController {
         let inferenceStarted = ContinuousClock.now
         let found: DetectedObjects
         do {
-            found = try await detector.detect(jpeg: image.body)
+            found = try await detector.detect(jpeg: image)
         } catch {
-            if case .unreadableFrame = error { return Self.failure(.badRequest, "The image cannot be read as a JPEG.") }
+            if case .unreadableFrame(let reason) = error { return Self.failure(.badRequest, "The image cannot be used: \(reason)") }
             return Self.failure(.serviceUnavailable, "The object detector cannot answer now; try again shortly.")
         }
         let inferenceTime = found.timings?.inference ?? ContinuousClock.now - inferenceStarted
@@ -108,6 +72,21 @@ struct DeepStackController {
         return Self.answer(.ok, Answer(success: true, predictions: predictions, count: predictions.count,
                                        inferenceMs: Int(inferenceTime.milliseconds),
                                        processMs: Int((ContinuousClock.now - started).milliseconds)))
+    }
+
+    /// The form's `image`, admitted by Vigil's image rule (its size read from the header, no pixel
+    /// decoded yet), or the refusal.
+    static func image(of form: MultipartFormData) -> Result<[UInt8], Failure> {
+        guard let image = form.part(named: "image"), !image.body.isEmpty else {
+            return .failure(Failure(.badRequest, "No valid image file found"))
+        }
+        do {
+            _ = try JPEGInspector.inspect(image.body)
+        } catch {
+            let refusal = APIError(imageProblem: error)
+            return .failure(Failure(refusal.status, refusal.message))
+        }
+        return .success(image.body)
     }
 
     /// The form's `min_confidence`, from 0 to 1.

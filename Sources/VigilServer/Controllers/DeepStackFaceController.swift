@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import VigilCore
 import VigilStore
+import VigilVision
 
 /// DeepStack's face API, served from Vigil's gallery, so Double Take, Home Assistant and the
 /// other DeepStack clients can detect, register and recognize faces here:
@@ -18,7 +19,7 @@ import VigilStore
 /// so the default `min_confidence` of 0.5 recognizes exactly as Vigil's cameras do.
 struct DeepStackFaceController {
     let database: Database
-    let apiKeys: APIKeyCheck
+    let forms: DeepStackForms
     let faces: FaceEngine?
     let media: any MediaStore
     let ids: UUIDv7Generator
@@ -62,7 +63,7 @@ struct DeepStackFaceController {
     }
 
     private func prepare(_ request: Request, context: VigilRequestContext, permission: Permission) async throws -> Result<Prepared, Failure> {
-        switch try await DeepStackController.authorizedForm(request, context: context, apiKeys: apiKeys, permission: permission) {
+        switch try await forms.read(request, context: context, permission: permission) {
         case .failure(let failure): return .failure(failure)
         case .success(let (form, context)):
             guard let faces else { return .failure(Failure(.serviceUnavailable, "Face recognition is off on this server.")) }
@@ -81,13 +82,17 @@ struct DeepStackFaceController {
 
     /// The faces of the form's `image`, or the refusal.
     private func facesOfImage(_ form: MultipartFormData, engine: FaceEngine) async throws -> Result<[FaceEngine.Found], Failure> {
-        guard let image = form.part(named: "image"), !image.body.isEmpty else {
-            return .failure(Failure(.badRequest, "No valid image file found"))
+        let image: [UInt8]
+        switch DeepStackController.image(of: form) {
+        case .success(let bytes): image = bytes
+        case .failure(let failure): return .failure(failure)
         }
         do {
-            return .success(try await engine.faces(inJPEG: image.body).faces)
-        } catch {
-            return .failure(Failure(.badRequest, "The image cannot be read as a JPEG."))
+            return .success(try await engine.faces(inJPEG: image).faces)
+        } catch let error as VisionError {
+            guard let problem = error.imageProblem else { throw error }
+            let refusal = APIError(imageProblem: problem)
+            return .failure(Failure(refusal.status, refusal.message))
         }
     }
 

@@ -29,13 +29,19 @@ struct UsersController {
 
     @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<User>> {
         let page = try QueryReader(request).page()
-        let users = try await database.read(for: context) { try await UserRepository($0, logger: context.logger).list(page: page) }
+        let viewer = context.visibleTo
+        let users = try await database.read(for: context) {
+            try await UserRepository($0, logger: context.logger).list(page: page, manageableBy: viewer)
+        }
         return JSONResponse(ListBody(users))
     }
 
     @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<User> {
         let id = try context.uuidParameter("id")
-        guard let user = try await database.read(for: context, { try await UserRepository($0, logger: context.logger).credentials(id: id) }) else {
+        let viewer = context.visibleTo
+        guard let user = try await database.read(for: context, {
+            try await UserRepository($0, logger: context.logger).credentials(id: id, manageableBy: viewer)
+        }) else {
             throw APIError.notFound("user", id.uuidString)
         }
         return JSONResponse(user.user)
@@ -66,9 +72,10 @@ struct UsersController {
         let id = try context.uuidParameter("id")
         let patch = try await request.jsonObjectBody(context: context)
         let newHash: String? = if case .string(let password)? = patch["password"] { try await Passwords.hash(password) } else { nil }
+        let viewer = context.visibleTo
         let user = try await database.transaction(for: context) { connection in
             let users = UserRepository(connection, logger: context.logger)
-            guard let current = try await users.lock(id: id) else { throw APIError.notFound("user", id.uuidString) }
+            guard let current = try await users.lock(id: id, manageableBy: viewer) else { throw APIError.notFound("user", id.uuidString) }
             // Changing someone means holding at least their role: no resetting a superior's password.
             try await RoleGrant.check(role: current.user.role, context: context, on: connection)
             let input = try InputDecoding.patch(UserInput(current.user), with: .object(patch))
@@ -100,9 +107,10 @@ struct UsersController {
         guard context.principal?.id != id else {
             throw APIError(.conflict, code: "cannot_delete_self", message: "You cannot delete your own account.")
         }
+        let viewer = context.visibleTo
         try await database.transaction(for: context) { connection in
             let users = UserRepository(connection, logger: context.logger)
-            guard let current = try await users.lock(id: id) else { throw APIError.notFound("user", id.uuidString) }
+            guard let current = try await users.lock(id: id, manageableBy: viewer) else { throw APIError.notFound("user", id.uuidString) }
             try await RoleGrant.check(role: current.user.role, context: context, on: connection)
             if current.user.role == Role.superAdminName { try await requireAnotherSuperAdmin(besides: id, users: users) }
             _ = try await users.delete(id: id)

@@ -46,11 +46,16 @@ struct FaceEnrolment: Sendable {
             do {
                 found = try await engine.faces(inJPEG: photo.bytes).faces
             } catch let error as VisionError {
-                if case .undecodable = error {
+                switch error {
+                case .undecodable:
                     refused.append(Refusal(photo: photo.name, code: "unreadable_image", message: "\(photo.name) cannot be read as a JPEG."))
                     continue
+                case .refused(let problem):
+                    refused.append(Refusal(photo: photo.name, code: problem.code, message: "\(photo.name): \(problem.message)"))
+                    continue
+                case .model:
+                    throw error
                 }
-                throw error
             }
             // A face too small to enrol in the background is not a second person in the photo.
             let large = found.filter { $0.quality.size >= FaceQuality.minimumEnrolmentSize }

@@ -11,12 +11,16 @@ public struct APIError: HTTPResponseError, Equatable {
     public var code: String
     public var message: String
     public var details: [ValidationProblem]
+    /// Seconds to wait before trying again, sent as `Retry-After` (429 and 503 answers).
+    public var retryAfter: Int?
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, details: [ValidationProblem] = []) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, details: [ValidationProblem] = [],
+                retryAfter: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.retryAfter = retryAfter
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
@@ -24,6 +28,7 @@ public struct APIError: HTTPResponseError, Equatable {
                                      details: details.isEmpty ? nil : details.map { .init(field: $0.field, message: $0.message) }))
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if status == .methodNotAllowed { headers[.allow] = "GET, POST, PATCH, DELETE" }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers,
                         body: .init(byteBuffer: ByteBuffer(data: try APIJSON.encoder.encode(body))))
     }
@@ -65,6 +70,16 @@ public struct APIError: HTTPResponseError, Equatable {
     public static func invalidParameter(_ name: String, _ reason: String) -> APIError {
         APIError(.badRequest, code: "invalid_parameter", message: "Parameter '\(name)' \(reason).",
                  details: [ValidationProblem(field: name, message: reason)])
+    }
+
+    /// An image refused by the image-admission rule (``JPEGInspector``): 413 for one that claims
+    /// too many pixels, 400 for the rest.
+    public init(imageProblem problem: JPEGInspector.Problem) {
+        if case .tooLarge = problem {
+            self.init(.contentTooLarge, code: problem.code, message: problem.message)
+        } else {
+            self.init(.badRequest, code: problem.code, message: problem.message)
+        }
     }
 
     public static let internalError = APIError(

@@ -19,7 +19,9 @@ enum WebUILocation {
 
 /// Headers every answer carries. The Content-Security-Policy lets Vigil's pages run only Vigil's
 /// own scripts and styles (nothing inline, nothing from elsewhere), talk only to Vigil, and be
-/// framed by nobody; the others stop type sniffing and referrer leaks.
+/// framed by nobody; the others stop type sniffing and referrer leaks. The opener policy is sent
+/// only over HTTPS (a TLS proxy says so in `X-Forwarded-Proto`): a browser ignores it on a plain-HTTP
+/// LAN address and says so in the console of every page.
 struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
     static var contentSecurityPolicy: String {
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
@@ -28,15 +30,17 @@ struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        Self.apply(to: &response.headers)
+        let overTLS = request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
+        Self.apply(to: &response.headers, overTLS: overTLS)
         return response
     }
 
-    static func apply(to headers: inout HTTPFields) {
-        let fields: [(String, String)] = [
+    static func apply(to headers: inout HTTPFields, overTLS: Bool) {
+        var fields: [(String, String)] = [
             ("Content-Security-Policy", contentSecurityPolicy), ("X-Content-Type-Options", "nosniff"),
-            ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"), ("Cross-Origin-Opener-Policy", "same-origin"),
+            ("X-Frame-Options", "DENY"), ("Referrer-Policy", "same-origin"),
         ]
+        if overTLS { fields.append(("Cross-Origin-Opener-Policy", "same-origin")) }
         for (name, value) in fields {
             let field = HTTPField.Name(name)!
             if headers[field] == nil { headers[field] = value }

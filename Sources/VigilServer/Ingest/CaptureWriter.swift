@@ -4,6 +4,7 @@ import NIOPosix
 import Synchronization
 import VigilCore
 import VigilStore
+import VigilVision
 
 /// A frame that passed validation and is attributed to a camera, whatever path it came by:
 /// an HTTP push, a file in a watched folder, a frame sampled from a clip, or a stream.
@@ -18,10 +19,12 @@ struct IncomingFrame: Sendable {
     var info: JPEGInspector.Info
     var meta: JSONValue?
 
-    /// Checks the JPEG before anything is stored.
+    /// Checks the JPEG before anything is stored: its structure and size (``JPEGInspector``),
+    /// then its image data, read once by the decoder (a stream corrupted midway is refused).
     init(cameraId: UUID, deviceId: String, deviceSeq: Int64? = nil, capturedAt: Date? = nil, source: CaptureSource,
          bytes: [UInt8], meta: JSONValue? = nil) throws(JPEGInspector.Problem) {
         self.info = try JPEGInspector.inspect(bytes)
+        try JPEGDecoder.verify(bytes)
         self.cameraId = cameraId
         self.deviceId = deviceId
         self.deviceSeq = deviceSeq

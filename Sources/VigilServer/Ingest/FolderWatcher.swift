@@ -349,11 +349,8 @@ final class FolderWatcher: Service {
     }
 
     static func describe(_ problem: JPEGInspector.Problem) -> (String, String) {
-        switch problem {
-        case .notAJPEG: ("not_a_jpeg", "The file is named as an image but is not a JPEG.")
-        case .truncated: ("truncated_jpeg", "The JPEG ends early; the upload was probably cut off.")
-        case .invalidDimensions: ("invalid_jpeg", "The JPEG's frame header gives no size.")
-        }
+        if case .notAJPEG = problem { return (problem.code, "The file is named as an image but is not a JPEG.") }
+        return (problem.code, problem.message)
     }
 
     static func fileSize(_ path: String) -> Int? {

@@ -63,12 +63,8 @@ struct IngestController {
         do {
             frame = try IncomingFrame(cameraId: camera.id, deviceId: headers.deviceId ?? camera.deviceId ?? camera.slug,
                                       deviceSeq: headers.deviceSeq, capturedAt: headers.capturedAt, source: .httpPush, bytes: bytes)
-        } catch .notAJPEG {
-            throw APIError(.badRequest, code: "not_a_jpeg", message: "The body is not a JPEG image.")
-        } catch .truncated {
-            throw APIError(.badRequest, code: "truncated_jpeg", message: "The JPEG ends early; the upload was probably cut off.")
-        } catch .invalidDimensions {
-            throw APIError(.badRequest, code: "invalid_jpeg", message: "The JPEG's frame header gives no size.")
+        } catch {
+            throw APIError(imageProblem: error)
         }
         let receipt = try await writer.store(frame)
         return JSONResponse(receipt, status: receipt.duplicate ? .ok : .created)
@@ -84,7 +80,7 @@ struct IngestController {
                                message: "This device token belongs to camera '\(camera.slug)', not '\(claimed)'.")
             }
             return camera
-        case .user, .apiKey:
+        case .user, .apiKey, .network:
             guard let deviceId = headers.deviceId else {
                 throw APIError(.badRequest, code: "missing_device_id", message: "Name the camera in X-Device-Id (its device id or slug).")
             }

@@ -48,6 +48,12 @@ public struct RetentionRun: Sendable {
         try await partitions(now: now, dryRun: dryRun, into: &report)
         let logger = self.logger
         let policy = self.policy
+        if !dryRun {
+            // Failed-sign-in counters untouched for a day that block nothing any more.
+            try await database.transaction {
+                try await LoginThrottleRepository($0, logger: logger).purge(before: now.addingTimeInterval(-86_400), now: now)
+            }
+        }
 
         // Tracks outlive nothing that names them: once their detections' partitions are gone, they go.
         if let cutoff = policy.partitionCutoff(for: "detections", now: now) {

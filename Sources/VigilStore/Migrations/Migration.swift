@@ -43,6 +43,7 @@ public enum Migrations {
         Migration0015EventSearchByMonth.migration,
         Migration0016People.migration,
         Migration0017FaceRecognition.migration,
+        Migration0018SignInHardening.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

@@ -65,9 +65,15 @@ public struct AuditRepository: Sendable {
             INSERT INTO audit_logs (id, timestamp, user_id, api_key_id, actor, action, resource_type, resource_id, details,
                                     ip_address, user_agent, status)
             VALUES (\(id), \(time), \(entry.userId), \(entry.apiKeyId), \(String(entry.actor.prefix(100))), \(entry.action),
-                    \(entry.resourceType), \(entry.resourceId), \(details)::jsonb, \(entry.ipAddress)::inet,
+                    \(entry.resourceType), \(entry.resourceId.map(Self.canonicalId)), \(details)::jsonb, \(entry.ipAddress)::inet,
                     \(entry.userAgent.map { String($0.prefix(1000)) }), \(entry.status.rawValue))
             """, logger: logger)
+    }
+
+    /// A resource id as rows keep it: a UUID in lower case (RFC 9562's form), whatever case it was
+    /// written or asked for in; any other reference (a key prefix, a slug) as it is.
+    static func canonicalId(_ reference: String) -> String {
+        UUID(uuidString: reference) != nil ? reference.lowercased() : reference
     }
 
     /// Newest first; the cursor is the last row's id (UUIDv7, so time-ordered).
@@ -80,7 +86,7 @@ public struct AuditRepository: Sendable {
               AND (\(filter.actor)::text IS NULL OR actor = \(filter.actor))
               AND (\(filter.action)::text IS NULL OR action = \(filter.action))
               AND (\(filter.resourceType)::text IS NULL OR resource_type = \(filter.resourceType))
-              AND (\(filter.resourceId)::text IS NULL OR resource_id = \(filter.resourceId))
+              AND (\(filter.resourceId)::text IS NULL OR resource_id = \(filter.resourceId.map(Self.canonicalId)))
               AND (\(filter.from)::timestamptz IS NULL OR timestamp >= \(filter.from))
               AND (\(filter.until)::timestamptz IS NULL OR timestamp < \(filter.until))
             ORDER BY id DESC LIMIT \(limit + 1)

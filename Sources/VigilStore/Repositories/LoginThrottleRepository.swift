@@ -13,13 +13,38 @@ public struct LoginThrottleRepository: Sendable {
         self.logger = logger
     }
 
-    /// The latest time until which any of `keys` is blocked, if one is blocked at `now`.
-    public func blockedUntil(keys: [String], now: Date) async throws -> Date? {
-        let rows = try await connection.query("""
-            SELECT max(blocked_until) FROM login_throttles WHERE key = ANY(\(keys)) AND blocked_until > \(now)
-            """, logger: logger)
-        for try await until in rows.decode(Date?.self) { return until }
+    /// Reserves one attempt on every key before the password is checked, or says until when they
+    /// are blocked. The reservation counts as a failure (a success resets it afterwards), and each
+    /// key's row stays locked until the caller's transaction ends, so attempts made at once are
+    /// counted one after the other: parallel guesses are throttled exactly like serial ones.
+    public func reserve(keys: [String], policy: LoginThrottlePolicy, now: Date) async throws -> Date? {
+        var blockedUntil: Date?
+        // Always in the same order, so two reservations never wait for each other's locks.
+        for key in keys.sorted() {
+            let rows = try await connection.query("""
+                INSERT INTO login_throttles (key, failures, updated_at) VALUES (\(key), 0, \(now))
+                ON CONFLICT (key) DO UPDATE SET updated_at = login_throttles.updated_at
+                RETURNING failures, blocked_until
+                """, logger: logger)
+            for try await (_, until) in rows.decode((Int, Date?).self) {
+                if let until, until > now { blockedUntil = max(blockedUntil ?? until, until) }
+            }
+        }
+        if let blockedUntil { return blockedUntil }
+        try await recordFailure(keys: keys, policy: policy, now: now)
         return nil
+    }
+
+    /// Forgets counters that block nothing any more and were last touched before `cutoff`.
+    @discardableResult
+    public func purge(before cutoff: Date, now: Date) async throws -> Int {
+        let rows = try await connection.query("""
+            DELETE FROM login_throttles WHERE updated_at < \(cutoff) AND (blocked_until IS NULL OR blocked_until < \(now))
+            RETURNING 1
+            """, logger: logger)
+        var count = 0
+        for try await _ in rows { count += 1 }
+        return count
     }
 
     /// Counts one more failure on each key and blocks it as `policy` says.

@@ -59,20 +59,38 @@ public struct UserRepository: Sendable {
             """, logger: logger)).first
     }
 
-    /// Users in id order, one page.
-    public func list(page: PageRequest) async throws -> Page<User> {
+    /// Users in id order, one page, of those `viewer` may manage (``credentials(id:manageableBy:)``).
+    public func list(page: PageRequest, manageableBy viewer: UUID?) async throws -> Page<User> {
         let rows = try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM users u JOIN roles r ON r.id = u.role_id
             WHERE (\(page.after)::uuid IS NULL OR u.id > \(page.after))
+              AND (\(viewer)::uuid IS NULL OR u.id = \(viewer)
+                   OR (r.name <> 'super_admin'
+                       AND NOT EXISTS (SELECT 1 FROM user_site_assignments usa
+                                       WHERE usa.user_id = u.id AND NOT fn_user_sees_site(usa.site_id, \(viewer)))))
             ORDER BY u.id LIMIT \(page.limit + 1)
             """, logger: logger)
         return Page(rows: try await decode(rows).map(\.user), limit: page.limit, id: \.id)
     }
 
-    /// Locks the user's row until the transaction ends.
-    public func lock(id: UUID) async throws -> Credentials? {
+    /// The user, if `viewer` may see and manage them: `nil` viewer (every site) may manage anyone;
+    /// a viewer limited to some sites manages themselves and the users who are not super
+    /// administrators and whose every site is one of the viewer's, never a user with more sites.
+    public func credentials(id: UUID, manageableBy viewer: UUID?) async throws -> Credentials? {
+        try await decode(try await connection.query("""
+            SELECT \(unescaped: Self.columns) FROM users u JOIN roles r ON r.id = u.role_id
+            WHERE u.id = \(id)
+              AND (\(viewer)::uuid IS NULL OR u.id = \(viewer)
+                   OR (r.name <> 'super_admin'
+                       AND NOT EXISTS (SELECT 1 FROM user_site_assignments usa
+                                       WHERE usa.user_id = u.id AND NOT fn_user_sees_site(usa.site_id, \(viewer)))))
+            """, logger: logger)).first
+    }
+
+    /// Locks the user's row until the transaction ends, if `viewer` may manage them.
+    public func lock(id: UUID, manageableBy viewer: UUID?) async throws -> Credentials? {
         try await connection.query("SELECT id FROM users WHERE id = \(id) FOR UPDATE", logger: logger)
-        return try await credentials(id: id)
+        return try await credentials(id: id, manageableBy: viewer)
     }
 
     public func update(id: UUID, username: String, email: String, roleId: UUID, isActive: Bool) async throws {
@@ -111,6 +129,18 @@ public struct UserRepository: Sendable {
     public func setMFA(id: UUID, sealedSecret: String?, enabled: Bool) async throws {
         try await connection.query(
             "UPDATE users SET mfa_secret = \(sealedSecret), mfa_enabled = \(enabled) WHERE id = \(id)", logger: logger)
+    }
+
+    /// Records `step` as the user's last accepted two-factor step; false when a code of that step
+    /// or a later one was already accepted (a replay).
+    public func claimMFAStep(id: UUID, step: Int64) async throws -> Bool {
+        let rows = try await connection.query("""
+            UPDATE users SET mfa_last_step = \(step)
+            WHERE id = \(id) AND (mfa_last_step IS NULL OR mfa_last_step < \(step))
+            RETURNING id
+            """, logger: logger)
+        for try await _ in rows { return true }
+        return false
     }
 
     public func delete(id: UUID) async throws -> Bool {

@@ -13,8 +13,12 @@ Vigil that already has its administrator (first_run.py ran before):
   API's reason.
 
 Prints what it saw as JSON and saves screenshots of the main pages into the folder given."""
+import functools
+import http.server
 import json
 import sys
+import tempfile
+import threading
 import time
 import urllib.request
 
@@ -82,7 +86,7 @@ try:
     wait.until(ready.text_to_be_present_in_element((By.ID, "live-state"), "Live"))
     driver.execute_script("window.__stillTheSamePage = true")
     with open(person_photo, "rb") as photo:
-        request = urllib.request.Request(base + "/api/v1/ingest/frame", data=photo.read(), method="POST",
+        request = urllib.request.Request(chromium.direct(base) + "/api/v1/ingest/frame", data=photo.read(), method="POST",
                                          headers={"Content-Type": "image/jpeg", "X-Device-Token": token})
     pushed_at = time.monotonic()
     with urllib.request.urlopen(request) as answer:
@@ -193,7 +197,7 @@ try:
     make = wait.until(ready.presence_of_element_located((By.XPATH, "//form[.//h2[text()='Make a key']]")))
     chromium.fill(make, {"name": "Home Assistant"})
     api_key = wait.until(ready.presence_of_element_located((By.ID, "api-key"))).text
-    with urllib.request.urlopen(urllib.request.Request(base + "/api/v1/cameras", headers={"X-API-Key": api_key})) as answer:
+    with urllib.request.urlopen(urllib.request.Request(chromium.direct(base) + "/api/v1/cameras", headers={"X-API-Key": api_key})) as answer:
         seen["api_key_works"] = answer.status == 200
 
     # Every other page renders (its ready mark) without failing.
@@ -207,13 +211,35 @@ try:
             seen["pages_failed"].append(page)
     shot("admin")
 
+    # A page of another origin on the same name (another service on another port: same site, so the
+    # Strict cookie goes along) posts to Vigil; the change must be refused: the session survives.
+    evil_folder = tempfile.mkdtemp()
+    with open(f"{evil_folder}/evil.html", "w") as page:
+        page.write("<!doctype html><title>evil</title><p>hello</p>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=evil_folder)
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    vigil_port = base.rsplit(":", 1)[1]
+    driver.get(f"http://vigil.lan:{evil.server_address[1]}/evil.html")
+    seen["forged_logout"] = driver.execute_async_script(
+        """const done = arguments[1];
+           fetch(arguments[0], {method: 'POST', mode: 'no-cors', credentials: 'include'})
+             .then(() => done('sent'), e => done(String(e)));""", f"http://vigil.lan:{vigil_port}/api/v1/auth/logout")
+    evil_port = evil.server_address[1]
+    evil.shutdown()
+    driver.get(base + "/#/")
+    seen["signed_in_after_forgery"] = call("GET", "/auth/me", None)["status"] == 200
+
     # The light theme, on request.
     driver.find_element(By.ID, "theme").click()
     seen["theme"] = driver.execute_script("return document.documentElement.dataset.theme")
     shot("person-light")
 
     # The refused photo's 422 and the check for a session before signing in (401) are answers the page expects.
+    # The forged logout's 403 and the other origin's missing favicon are answers this test caused.
     seen["console_errors"] = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
+                              and f":{evil_port}/" not in entry["message"]
+                              and "/auth/logout - Failed to load resource: the server responded with a status of 403" not in entry["message"]
                               and "status of 422" not in entry["message"] and "/auth/me - Failed to load resource: the server responded with a status of 401" not in entry["message"]]
 finally:
     driver.quit()

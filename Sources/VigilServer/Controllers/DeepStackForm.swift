@@ -1,0 +1,122 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import VigilCore
+
+/// How the `/v1/vision/*` routes read their form and find their caller, as DeepStack and
+/// CodeProject.AI clients send them:
+/// - the form is `multipart/form-data` or `application/x-www-form-urlencoded` (DeepStack takes
+///   both on every route; clients list faces with an urlencoded `api_key` alone);
+/// - the key is in a header, or in the form's `api_key` field, or nowhere at all for callers from
+///   the networks the operator opened (`VIGIL_DEEPSTACK_OPEN_TO`, for CodeProject.AI clients such
+///   as Blue Iris, which send none).
+///
+/// Cost before trust: a caller that is not yet known gets at most ``unauthenticatedPrefix`` bytes
+/// read before its key is checked. A key sent in the form must therefore come before a large image
+/// (DeepStack's own clients send their fields before their files); otherwise it belongs in a header.
+struct DeepStackForms: Sendable {
+    let apiKeys: APIKeyCheck
+    let audit: AuditTrail
+    /// Networks whose callers need no key.
+    let openTo: [IPNetwork]
+
+    /// The most a vision request may send.
+    static let maximumBytes = 16 << 20
+    /// What is read of an unauthenticated request to find the key in its form.
+    static let unauthenticatedPrefix = 64 << 10
+    /// What a key-less caller from an open network may do: the vision routes, nothing else.
+    static let openPermissions = PermissionMatrix(granted: [.ingestWrite, .personsRead, .personsWrite])
+
+    typealias Failure = DeepStackController.Failure
+
+    enum Encoding {
+        case multipart(boundary: String)
+        case urlEncoded
+
+        init?(contentType: String) {
+            if let boundary = MultipartFormData.boundary(fromContentType: contentType) {
+                self = .multipart(boundary: boundary)
+            } else if contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+                        == "application/x-www-form-urlencoded" {
+                self = .urlEncoded
+            } else {
+                return nil
+            }
+        }
+
+        func parse(_ body: [UInt8]) throws -> MultipartFormData {
+            switch self {
+            case .multipart(let boundary): try MultipartFormData(body: body, boundary: boundary)
+            case .urlEncoded: MultipartFormData.urlEncoded(body)
+            }
+        }
+
+        /// The fields known from the first bytes of a longer body.
+        func leadingFields(_ prefix: [UInt8]) -> MultipartFormData {
+            switch self {
+            case .multipart(let boundary):
+                return MultipartFormData(parts: MultipartFormData.leadingParts(of: prefix, boundary: boundary))
+            case .urlEncoded:
+                // Only pairs ended by '&' are whole.
+                guard let end = prefix.lastIndex(of: UInt8(ascii: "&")) else { return MultipartFormData(parts: []) }
+                return MultipartFormData.urlEncoded(Array(prefix[..<end]))
+            }
+        }
+    }
+
+    /// The request's form and the context of its checked caller, or the DeepStack-shaped refusal.
+    func read(_ request: Request, context: VigilRequestContext, permission: Permission) async throws
+        -> Result<(MultipartFormData, VigilRequestContext), Failure> {
+        guard let encoding = Encoding(contentType: request.headers[.contentType] ?? "") else {
+            return .failure(Failure(.badRequest, "Send the form as multipart/form-data (with the picture as 'image') or application/x-www-form-urlencoded."))
+        }
+        var context = context
+        var chunks = request.body.makeAsyncIterator()
+        var body: [UInt8] = []
+        /// Reads on until `limit` bytes are held or the body ends; whether it ended.
+        func collect(upTo limit: Int) async throws -> Bool {
+            while body.count < limit {
+                guard let chunk = try await chunks.next() else { return true }
+                body += chunk.readableBytesView
+            }
+            return false
+        }
+        do {
+            if context.principal == nil {
+                let ended = try await collect(upTo: Self.unauthenticatedPrefix)
+                let fields = ended ? try encoding.parse(body) : encoding.leadingFields(body)
+                if let key = fields.text("api_key"), !key.isEmpty {
+                    // A key that is sent is checked, even from an open network: a wrong one is a mistake to report.
+                    do {
+                        context.principal = try await apiKeys.principal(key: key, request: request, context: context)
+                    } catch let error as APIError {
+                        return .failure(Failure(error.status, error.message))
+                    }
+                } else if let address = context.remoteAddress, openTo.contains(where: { $0.contains(address) }) {
+                    try await audit.recordSampled(AuditEntry(actor: "network:\(address)", action: "deepstack_keyless_access",
+                                                             resourceType: "vision", details: .object(["path": .string(request.uri.path)])),
+                                                  context: context, database: apiKeys.database)
+                    context.principal = Principal(kind: .network, id: Self.openNetworkId, name: address, role: "deepstack_open",
+                                                  permissions: Self.openPermissions, siteScope: .allSites)
+                } else {
+                    return .failure(Failure(.unauthorized, ended
+                        ? "Send an API key in X-API-Key, Authorization: Bearer, or the form field api_key."
+                        : "Send the API key in X-API-Key or Authorization: Bearer, or as a form field before the image."))
+                }
+            }
+            guard context.principal?.allows(permission) == true else {
+                return .failure(Failure(.forbidden, "The caller's role (\(context.principal?.role ?? "none")) may not \(permission)."))
+            }
+            let ended = try await collect(upTo: Self.maximumBytes + 1)
+            if !ended || body.count > Self.maximumBytes {
+                return .failure(Failure(.contentTooLarge, "The picture may be at most \(Self.maximumBytes) bytes."))
+            }
+            return .success((try encoding.parse(body), context))
+        } catch let problem as MultipartFormData.Problem {
+            return .failure(Failure(.badRequest, "The multipart body is malformed: \(problem)."))
+        }
+    }
+
+    /// The id of every key-less caller (no row exists for them; the audit names their address).
+    static let openNetworkId = UUID(uuidString: "00000000-0000-7000-8000-00000000d5d5")!
+}
