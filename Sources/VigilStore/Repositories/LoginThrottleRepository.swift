@@ -19,6 +19,7 @@ public struct LoginThrottleRepository: Sendable {
     /// counted one after the other: parallel guesses are throttled exactly like serial ones.
     public func reserve(keys: [String], policy: LoginThrottlePolicy, now: Date) async throws -> Date? {
         var blockedUntil: Date?
+        var counted: [(key: String, failures: Int)] = []
         // Always in the same order, so two reservations never wait for each other's locks.
         for key in keys.sorted() {
             let rows = try await connection.query("""
@@ -26,12 +27,20 @@ public struct LoginThrottleRepository: Sendable {
                 ON CONFLICT (key) DO UPDATE SET updated_at = login_throttles.updated_at
                 RETURNING failures, blocked_until
                 """, logger: logger)
-            for try await (_, until) in rows.decode((Int, Date?).self) {
+            for try await (failures, until) in rows.decode((Int, Date?).self) {
+                counted.append((key, failures))
                 if let until, until > now { blockedUntil = max(blockedUntil ?? until, until) }
             }
         }
         if let blockedUntil { return blockedUntil }
-        try await recordFailure(keys: keys, policy: policy, now: now)
+        // The rows are locked: count this attempt and block as the policy says, in one write each.
+        for (key, failures) in counted {
+            let until = policy.blockedUntil(afterFailures: failures + 1, now: now)
+            try await connection.query("""
+                UPDATE login_throttles SET failures = \(failures + 1), blocked_until = \(until), updated_at = \(now)
+                WHERE key = \(key)
+                """, logger: logger)
+        }
         return nil
     }
 
@@ -45,23 +54,6 @@ public struct LoginThrottleRepository: Sendable {
         var count = 0
         for try await _ in rows { count += 1 }
         return count
-    }
-
-    /// Counts one more failure on each key and blocks it as `policy` says.
-    public func recordFailure(keys: [String], policy: LoginThrottlePolicy, now: Date) async throws {
-        for key in keys {
-            let rows = try await connection.query("""
-                INSERT INTO login_throttles (key, failures, updated_at) VALUES (\(key), 1, \(now))
-                ON CONFLICT (key) DO UPDATE SET failures = login_throttles.failures + 1, updated_at = EXCLUDED.updated_at
-                RETURNING failures
-                """, logger: logger)
-            for try await failures in rows.decode(Int.self) {
-                if let until = policy.blockedUntil(afterFailures: failures, now: now) {
-                    try await connection.query(
-                        "UPDATE login_throttles SET blocked_until = \(until) WHERE key = \(key)", logger: logger)
-                }
-            }
-        }
     }
 
     public func reset(keys: [String]) async throws {
