@@ -59,7 +59,7 @@ export async function overview({ live }) {
   /** A camera's card as it is now: a new event means a new frame and a camera seen. */
   const refreshCamera = async (id) => {
     const reply = await api("GET", `/cameras/${id}`);
-    const card = cameras.querySelector(`[data-id="${idKey(id)}"]`);
+    const card = cameras.querySelector(`[data-id="${id}"]`);
     if (reply.status === 200 && card) card.replaceWith(cameraCard(reply.body));
   };
 
@@ -80,7 +80,7 @@ export async function overview({ live }) {
     live.on("alert.created", (alert) => place(alertEntry(alert), true)),
     live.on("alert.updated", (alert) => place(alertEntry(alert), false)),
     live.on("camera.status", (camera) => {
-      const card = cameras.querySelector(`[data-id="${idKey(camera.id)}"]`);
+      const card = cameras.querySelector(`[data-id="${camera.id}"]`);
       if (card) card.replaceWith(cameraCard(camera));
       loadFigures();
     }),
@@ -92,11 +92,6 @@ export async function overview({ live }) {
   };
 }
 
-/** An id as cards are keyed by: lower case, whichever case the API or a live message wrote it in. */
-function idKey(id) {
-  return String(id).toLowerCase();
-}
-
 function cameraCard(camera) {
   const state = camera.status ?? "unknown";
   // A camera never seen has no frame to show: asking would only log a 404.
@@ -104,7 +99,7 @@ function cameraCard(camera) {
     ? el("img", { class: "frame", src: `/api/v1/cameras/${camera.id}/latest.jpg`, alt: `Latest frame of ${camera.name}`,
                   loading: "lazy", "data-camera": camera.id, onerror: (event) => event.target.replaceWith(noFrame()) })
     : noFrame();
-  return el("li", { class: "card camera", "data-id": idKey(camera.id) }, frame,
+  return el("li", { class: "card camera", "data-id": camera.id }, frame,
             el("div", { class: "name" }, camera.name),
             el("span", { class: `status ${state}` }, state),
             camera.last_seen_at ? el("div", { class: "hint" }, `last seen ${ago(camera.last_seen_at)}`) : null);

@@ -39,13 +39,14 @@ function ticked(formNode, name) {
 }
 
 export async function ruleList({ navigate }) {
-  const [rules, cameras, channels, watchlists, people] = await Promise.all([api("GET", "/alert-rules?limit=500"), api("GET", "/cameras?limit=500"),
-    api("GET", "/notification-channels?limit=500"), api("GET", "/watchlists?limit=200"), api("GET", "/persons?limit=500")]);
+  const [rules, cameras, channels, watchlists, people, sites] = await Promise.all([api("GET", "/alert-rules"), api("GET", "/cameras?limit=500"),
+    api("GET", "/notification-channels"), api("GET", "/watchlists?limit=200"), api("GET", "/persons?limit=500"), api("GET", "/sites?limit=500")]);
   const cameraList = cameras.body?.items ?? [];
   // Zones are named with their camera: "Porch" may exist at two doors.
   const zones = (await Promise.all(cameraList.map(async (camera) =>
     ((await api("GET", `/cameras/${camera.id}/zones`)).body?.items ?? []).map((zone) => [zone.id, `${zone.name} (${camera.name})`])))).flat();
   const context = { cameras: cameraList, channels: channels.body?.items ?? [], watchlists: watchlists.body?.items ?? [], zones,
+                    sites: sites.body?.items ?? [],
                     people: (people.body?.items ?? []).map((person) => [person.id, person.name ?? "(no name)"]) };
   main.replaceChildren(heading("Rules"), tabs("#/rules"),
     el("ul", { class: "plain-list" }, (rules.body?.items ?? []).map((rule) => el("li", { class: "card" },
@@ -57,7 +58,7 @@ export async function ruleList({ navigate }) {
     ruleForm(null, context, navigate));
 }
 
-function ruleForm(rule, { cameras, channels, watchlists, zones, people }, navigate) {
+function ruleForm(rule, { cameras, channels, watchlists, zones, people, sites }, navigate) {
   const schedule = rule?.schedule ?? {};
   const quiet = rule?.quiet_hours ?? {};
   const node = form({
@@ -65,6 +66,8 @@ function ruleForm(rule, { cameras, channels, watchlists, zones, people }, naviga
     fields: [
       field("Name", "name", { value: rule?.name, required: true }), field("Description", "description", { value: rule?.description }),
       field("On", "enabled", { type: "checkbox", value: rule ? rule.enabled : true }),
+      // Someone who manages one site gets it whatever is chosen; "every site" is for those who see them all.
+      field("Site", "site_id", { value: rule?.site_id ?? "", options: [["", "Every site"], ...sites.map((s) => [s.id, s.name])] }),
       field("Severity of its alerts", "severity", { value: rule?.severity ?? "", options: [["", "The event's own"], ["low", "Low"], ["medium", "Medium"], ["high", "High"], ["critical", "Critical"]] }),
       field("Lowest risk score (0-100)", "risk_threshold", { type: "number", min: 0, max: 100, value: rule?.risk_threshold }),
       field("Lowest confidence (0-1)", "min_confidence", { type: "number", min: 0, max: 1, step: 0.05, value: rule?.min_confidence }),
@@ -95,6 +98,7 @@ function ruleForm(rule, { cameras, channels, watchlists, zones, people }, naviga
       const days = ticked(node, "day");
       const body = {
         name: values.name, description: values.description ?? null, enabled: values.enabled, severity: values.severity ?? null,
+        site_id: values.site_id || null,
         risk_threshold: number(values.risk_threshold), min_confidence: number(values.min_confidence),
         event_types: ticked(node, "event_types"), object_types: ticked(node, "object_types"), activity_types: ticked(node, "activity_types"),
         camera_ids: ticked(node, "camera_ids"), zone_ids: ticked(node, "zone_ids"), person_ids: ticked(node, "person_ids"),
@@ -139,7 +143,7 @@ function trial(rule) {
 }
 
 export async function channelList({ navigate }) {
-  const reply = await api("GET", "/notification-channels?limit=500");
+  const reply = await api("GET", "/notification-channels");
   const kind = field("Kind", "channel_type", { options: Object.keys(CHANNEL_FIELDS).map((type) => [type, words(type)]), value: "webhook" });
   const specific = el("div", {});
   const showFields = (type) => specific.replaceChildren(...CHANNEL_FIELDS[type].map(([name, label]) => field(label, `config.${name}`)),

@@ -172,13 +172,24 @@ public struct AuditEntry: Hashable, Sendable {
         "token", "key", "api_key", "secret", "credential",
     ]
 
-    /// `value` with every secret member (at any depth) replaced by `"[redacted]"`.
+    /// Members holding an address that may carry credentials (a camera's stream, a webhook):
+    /// kept, with those credentials replaced by `***`.
+    static let addressFields: Set<String> = ["rtsp_url", "snapshot_url", "url", "base_url"]
+
+    /// `value` with every secret member (at any depth) replaced by `"[redacted]"`, and the
+    /// credentials inside addresses by `***`.
     public static func redacting(_ value: JSONValue) -> JSONValue {
         switch value {
         case .object(let members):
             var result: [String: JSONValue] = [:]
             for (key, member) in members {
-                result[key] = redactedFields.contains(key) ? .string("[redacted]") : redacting(member)
+                if redactedFields.contains(key) {
+                    result[key] = .string("[redacted]")
+                } else if addressFields.contains(key), case .string(let address) = member {
+                    result[key] = .string(StreamURL.redactingCredentials(address))
+                } else {
+                    result[key] = redacting(member)
+                }
             }
             return .object(result)
         case .array(let items):

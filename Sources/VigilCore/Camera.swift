@@ -49,11 +49,11 @@ public struct Camera: Codable, Hashable, Sendable {
         self.updatedAt = updatedAt
     }
 
-    /// The camera as shown to clients and logs: stream passwords replaced by `***`.
+    /// The camera as shown to clients and logs: stream credentials replaced by `***`.
     public var redacted: Camera {
         var copy = self
-        copy.rtspUrl = rtspUrl.map(StreamURL.redactingPassword)
-        copy.snapshotUrl = snapshotUrl.map(StreamURL.redactingPassword)
+        copy.rtspUrl = rtspUrl.map(StreamURL.redactingCredentials)
+        copy.snapshotUrl = snapshotUrl.map(StreamURL.redactingCredentials)
         return copy
     }
 

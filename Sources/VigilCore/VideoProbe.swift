@@ -54,6 +54,12 @@ public struct VideoProbe: Equatable, Sendable {
         self.container = output.format?.format_name ?? "unknown"
     }
 
+    /// Seconds a decoder may take to sample the whole clip: a minute plus twice its length, at most
+    /// half an hour. A clip that takes longer is not a clip a camera sent.
+    public var decodingTimeLimit: Double {
+        min(60 + 2 * max(duration, 0), 1_800)
+    }
+
     /// The seconds into the clip of each frame sampled at `fps`: ffmpeg's fps filter emits the
     /// frame nearest each multiple of 1/fps.
     public static func sampleOffsets(duration: Double, fps: Double) -> [Double] {

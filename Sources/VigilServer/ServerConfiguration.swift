@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var secureCookies = false
     /// The largest frame the ingest endpoint accepts, in bytes.
     public var ingestMaxBytes = 8 << 20
+    /// Seconds a connection may send nothing, idle or in the middle of a request (`VIGIL_HTTP_IDLE_TIMEOUT`).
+    public var httpIdleTimeout: TimeInterval = 30
     /// The most pixels an image may claim before it is decoded (`VIGIL_MAX_PIXELS`, default 40 MP).
     public var maximumPixels = JPEGInspector.defaultMaximumPixels
     /// Reverse proxies whose `X-Forwarded-Host` is believed (`VIGIL_TRUSTED_PROXIES`, addresses or networks).
@@ -307,6 +309,9 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         }
         if let bytes = whole("VIGIL_INGEST_MAX_BYTES", in: 1024...(256 << 20), "a number of bytes from 1024 to 268435456") {
             configuration.ingestMaxBytes = bytes
+        }
+        if let seconds = number("VIGIL_HTTP_IDLE_TIMEOUT", in: 1...3_600, "a number of seconds from 1 to 3600") {
+            configuration.httpIdleTimeout = seconds
         }
         if let pixels = whole("VIGIL_MAX_PIXELS", in: 1_000_000...400_000_000, "a number of pixels from 1000000 to 400000000") {
             configuration.maximumPixels = pixels

@@ -110,6 +110,7 @@ public enum VigilApplication {
                                                         trustedProxies: services.trustedProxies))
         let setup = SetupState(database: database)
         router.add(middleware: AuthorizationMiddleware(policy: policy, setup: setup))
+        router.add(middleware: QueryParameterMiddleware())
 
         let root = SecuredRoutes(router, policy: policy)
         HealthController(database: database, migrator: Migrator(logger: logger), databaseTimeout: .seconds(3))
@@ -126,7 +127,7 @@ public enum VigilApplication {
         SitesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         DVRsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit).addRoutes(to: api)
         CamerasController(database: database, ids: services.ids, audit: audit, media: services.media, writer: writer,
-                          deviceTokens: deviceTokens).addRoutes(to: api)
+                          deviceTokens: deviceTokens, secrets: services.secrets).addRoutes(to: api)
         IngestController(database: database, writer: writer, maximumBytes: services.ingestMaxBytes).addRoutes(to: api)
         CameraZonesController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)
         AuditLogsController(database: database).addRoutes(to: api)
@@ -179,8 +180,12 @@ public enum VigilApplication {
         var app = Application(
             router: router,
             // Upgrade requests go through the same router, so a WebSocket route is authenticated like any other.
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(
-                maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30))))),
+            // A connection that sends nothing for the idle time is closed, also while its request is
+            // still being read: a client trickling a header a byte at a time holds no connection long.
+            server: VigilHTTPServer.builder(webSocketRouter: router, configuration: .init(
+                http1: .init(idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeout * 1_000))),
+                ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(30)))),
+                headDeadline: .milliseconds(Int64(configuration.httpIdleTimeout * 1_000))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Vigil"),
             services: background,
             logger: logger)
@@ -188,6 +193,11 @@ public enum VigilApplication {
         app.beforeServerStarts {
             try await prepareSchema(database: database, policy: migrationPolicy, logger: logger)
             try await prepareTables(database: database, now: now(), logger: logger)
+            // Stream credentials stored in clear before they were sealed at rest are sealed now.
+            let sealed = try await database.transaction {
+                try await CameraRepository($0, logger: logger).sealStoredStreamCredentials(secrets: services.secrets)
+            }
+            if sealed > 0 { logger.notice("stream credentials sealed at rest", metadata: ["cameras": "\(sealed)"]) }
             if let model = services.faceEngine?.model {
                 // A model configured for the first time gets its gallery and unknown-face indexes.
                 try await database.transaction { try await FaceRepository($0, logger: logger).ensureIndexes(for: model) }
@@ -209,7 +219,8 @@ public enum VigilApplication {
         var cameraServices: [any Service] = [
             CameraPresenceMonitor(database: services.database, offlineAfter: configuration.cameraOfflineAfter, interval: .seconds(30),
                                   now: services.now, logger: logger.with("service", "presence")),
-            StreamSupervisor(writer: writer, database: services.database, now: services.now, logger: logger.with("service", "streams")),
+            StreamSupervisor(writer: writer, database: services.database, secrets: services.secrets, now: services.now,
+                             logger: logger.with("service", "streams")),
         ]
         if let root = configuration.ftpRoot {
             var settings = FolderWatcher.Settings(root: root, quarantine: configuration.dataDirectory.appendingPathComponent("quarantine"))

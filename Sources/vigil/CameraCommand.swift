@@ -49,10 +49,12 @@ struct CameraCommand: AsyncParsableCommand {
                 guard problems.isValid else {
                     throw ExitMessage(problems.problems.map(\.description).joined(separator: "\n"), code: 2)
                 }
+                let secrets = try common.loadSecrets(try common.loadConfiguration())
                 let camera = try await common.withDatabase { database, logger in
                     do {
                         return try await database.transaction { connection in
-                            try await CameraRegistration.create(input, id: UUIDv7Generator().next(), on: connection, logger: logger)
+                            try await CameraRegistration.create(input, id: UUIDv7Generator().next(), on: connection, logger: logger,
+                                                                secrets: secrets)
                         }
                     } catch {
                         throw ExitMessage(APIError.describing(error).message)

@@ -38,12 +38,7 @@ struct Serve: AsyncParsableCommand {
                     do { try cluster.stop() } catch { logger.error("stopping the database failed", metadata: ["error": .error(error)]) }
                 }
             }
-            let secrets: SecretBox
-            do {
-                secrets = try SecretBox.load(environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
-            } catch {
-                throw ExitMessage("\(error)", code: 78)
-            }
+            let secrets = try common.loadSecrets(configuration)
             JPEGInspector.maximumPixels = configuration.maximumPixels
             var services = AppServices(database: runtime.database, secrets: secrets,
                                        media: FileSystemMediaStore(root: configuration.dataDirectory),

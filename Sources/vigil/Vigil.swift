@@ -41,6 +41,15 @@ struct CommonOptions: ParsableArguments {
         return try await runtime.run { database in try await body(database, logger) }
     }
 
+    /// The installation's key for secrets at rest (as `serve` loads it).
+    func loadSecrets(_ configuration: ServerConfiguration) throws -> SecretBox {
+        do {
+            return try SecretBox.load(environmentValue: configuration.secretKey, dataDirectory: configuration.dataDirectory)
+        } catch {
+            throw ExitMessage("\(error)", code: 78)
+        }
+    }
+
     func loadConfiguration(host: String? = nil, port: Int? = nil, role: String? = nil) throws -> ServerConfiguration {
         do {
             return try ServerConfiguration.load(overrides: .init(host: host, port: port, role: role, dataDirectory: dataDirectory))

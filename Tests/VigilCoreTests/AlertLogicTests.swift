@@ -111,6 +111,22 @@ struct AlertRuleMatchingTests {
         #expect(reasons == ["the event has no risk score yet (threshold 10)"])
     }
 
+    @Test("a rule of one site never judges another site's events, even without cameras; a rule for every site judges all")
+    func sites() {
+        let siteA = UUID(uuidString: "0190F1A2-0000-7000-8000-00000000AAAA")!, siteB = UUID(uuidString: "0190F1A2-0000-7000-8000-00000000BBBB")!
+        var atB = subject()
+        atB.siteId = siteB
+        guard case .noMatch(let reasons) = evaluator.evaluate(rule { $0.siteId = siteA }, on: atB) else {
+            Issue.record("a site-A rule matched a site-B event")
+            return
+        }
+        #expect(reasons == ["camera Front Door is at another site than the rule's"])
+        var atA = subject()
+        atA.siteId = siteA
+        if case .noMatch(let reasons) = evaluator.evaluate(rule { $0.siteId = siteA }, on: atA) { Issue.record("\(reasons)") }
+        if case .noMatch(let reasons) = evaluator.evaluate(rule(), on: atB) { Issue.record("\(reasons)") }
+    }
+
     @Test("every unmet condition is listed for the dry run")
     func allReasons() {
         guard case .noMatch(let reasons) = evaluator.evaluate(rule {

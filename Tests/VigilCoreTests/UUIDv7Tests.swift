@@ -28,3 +28,23 @@ struct UUIDv7Tests {
         #expect(Set(ids).count == ids.count)
     }
 }
+
+@Suite("Ids in one text form")
+struct CanonicalIdsTests {
+    func lowered(_ text: String) -> String {
+        var bytes = Array(text.utf8)
+        CanonicalIds.lowercasingQuotedUUIDs(&bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test("a string that is a UUID is written in lower case; one that merely holds one, and escaped quotes, are left alone")
+    func lowering() {
+        let id = "01A24ADD-41BB-7C3E-8F00-0123456789AB"
+        #expect(lowered(#"{"id":"\#(id)","camera_ids":["\#(id)"]}"#) == #"{"id":"\#(id.lowercased())","camera_ids":["\#(id.lowercased())"]}"#)
+        #expect(lowered(#"{"message":"No camera '\#(id)' exists."}"#) == #"{"message":"No camera '\#(id)' exists."}"#)
+        #expect(lowered(#"{"name":"a \"\#(id)\" b"}"#) == #"{"name":"a \"\#(id)\" b"}"#)
+        #expect(lowered(#"{"id":"01A24ADD-41BB-7C3E-8F00-0123456789AG"}"#) == #"{"id":"01A24ADD-41BB-7C3E-8F00-0123456789AG"}"#)
+        #expect(lowered(#"""#) == #"""#)
+        #expect(CanonicalIds.text(UUID(uuidString: id)!) == id.lowercased())
+    }
+}

@@ -435,6 +435,49 @@ struct AlertLifecycleTests {
         }
     }
 
+    @Test("a channel never sends to a link-local address, follows no redirect, and reports a refusal without the remote body")
+    func outboundLimits() async throws {
+        let services = FakeServices()
+        try await services.run { port in
+            try await TestApp.run { app in
+                let metadata = try await app.createChannel(name: "Metadata", type: "webhook",
+                                                           config: #"{"url":"http://169.254.169.254/latest/meta-data","timeout_seconds":2}"#)
+                let refused = try await app.call(.post, "/api/v1/notification-channels/\(metadata)/test")
+                #expect(refused.status == .badGateway && refused.text.contains("link-local"), "\(refused.text)")
+                let mail = try await app.createChannel(name: "Mail", type: "email", config: #"""
+                    {"host":"169.254.10.1","port":25,"security":"none","from":"vigil@home.test","to":["owner@home.test"],"timeout_seconds":2}
+                    """#)
+                #expect(try await app.call(.post, "/api/v1/notification-channels/\(mail)/test").text.contains("link-local"))
+
+                services.script("/moved", [.status(302, body: "", headers: ["Location": "http://127.0.0.1:\(port)/stolen"])])
+                let redirecting = try await app.createChannel(name: "Moved", type: "webhook", config: #"{"url":"http://127.0.0.1:\#(port)/moved"}"#,
+                                                              credential: "whsec")
+                let redirected = try await app.call(.post, "/api/v1/notification-channels/\(redirecting)/test")
+                #expect(redirected.status == .badGateway && redirected.text.contains("302"), "\(redirected.text)")
+                #expect(services.received("/stolen").isEmpty, "the redirect is not followed")
+
+                services.script("/echo", [.status(400, body: #"{"error":"bad token Bearer abc-echoed-secret"}"#)])
+                let echo = try await app.createChannel(name: "Echo", type: "webhook", config: #"{"url":"http://127.0.0.1:\#(port)/echo"}"#)
+                let rejected = try await app.call(.post, "/api/v1/notification-channels/\(echo)/test")
+                #expect(rejected.text.contains("400") && !rejected.text.contains("abc-echoed-secret"), "\(rejected.text)")
+
+                // A stored bot token does not follow a new address unless it is given again.
+                let phone = try await app.createChannel(name: "Phone", type: "telegram",
+                                                        config: #"{"chat_id":"-100123","base_url":"http://127.0.0.1:\#(port)"}"#,
+                                                        credential: "123456:bot-token")
+                let moved = try await app.call(.patch, "/api/v1/notification-channels/\(phone)",
+                                               json: #"{"config":{"chat_id":"-100123","base_url":"https://collector.example"}}"#)
+                #expect(moved.status == .unprocessableContent && moved.text.contains("credential"), "\(moved.text)")
+                let renamed = try await app.call(.patch, "/api/v1/notification-channels/\(phone)", json: #"{"name":"Phone 2"}"#)
+                #expect(renamed.status == .ok, "other changes need no credential: \(renamed.text)")
+                let given = try await app.call(.patch, "/api/v1/notification-channels/\(phone)", json: #"""
+                    {"config":{"chat_id":"-100123","base_url":"https://collector.example"},"credential":"654321:other-token"}
+                    """#)
+                #expect(given.status == .ok, "\(given.text)")
+            }
+        }
+    }
+
     @Test("email over TLS from the first byte; a wrong password is refused for good, not retried")
     func emailOverTLS() async throws {
         let mail = try await TestMailServer.start(security: "ssl")

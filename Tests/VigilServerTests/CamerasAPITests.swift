@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import Testing
 import VigilCore
+import VigilStore
 import VigilTestSupport
 
 @Suite("Cameras API")
@@ -39,7 +40,7 @@ struct CamerasAPITests {
         }
     }
 
-    @Test("stream passwords are stored but never returned, and survive a patch that echoes the redacted address")
+    @Test("stream passwords are sealed at rest, never returned, and survive a patch that echoes the redacted address")
     func secrets() async throws {
         try await TestApp.run { app in
             let created = try await app.call(.post, "/api/v1/cameras",
@@ -55,8 +56,13 @@ struct CamerasAPITests {
                                             json: #"{"rtsp_url":"rtsp://admin:***@10.0.0.9:554/live","fps":10}"#)
             #expect(echoed.status == .ok)
             #expect(echoed["fps"] == .number(10))
-            let stored = try await app.database.scalar("SELECT rtsp_url FROM cameras", as: String.self)
-            #expect(stored == "rtsp://admin:hunter2@10.0.0.9:554/live")
+            let shown = try await app.database.scalar("SELECT rtsp_url FROM cameras", as: String.self)
+            #expect(shown == "rtsp://admin:***@10.0.0.9:554/live", "the column holds the address as anyone may see it")
+            let secrets = app.secrets
+            let stored = try await app.database.read { connection in
+                try await CameraRepository(connection, logger: TestApp.logger).streamAddresses(id: UUID(uuidString: id)!, secrets: secrets)
+            }
+            #expect(stored?.rtspUrl == "rtsp://admin:hunter2@10.0.0.9:554/live", "and the key opens the whole one")
         }
     }
 

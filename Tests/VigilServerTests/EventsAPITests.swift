@@ -13,6 +13,22 @@ struct EventsAPITests {
         var started: Date
     }
 
+    @Test("a query parameter the route does not take is refused like an unknown field, naming what it takes; ids come in lower case")
+    func unknownParameters() async throws {
+        try await TestApp.run { app in
+            let camera = try await app.createCamera(#"{"name":"Gate"}"#)
+            #expect(camera == camera.lowercased(), "ids are written as RFC 9562 writes them")
+            let typo = try await app.call(.get, "/api/v1/events?start=yesterday")
+            #expect(typo.status == .badRequest && typo.errorCode == "unknown_parameter", "\(typo.text)")
+            #expect(typo.text.contains("from") && typo.text.contains("start"))
+            #expect(try await app.call(.get, "/api/v1/events?from=2026-01-01T00:00:00Z&limit=5").status == .ok)
+            #expect(try await app.call(.get, "/api/v1/cameras/\(camera)?verbose=1").errorCode == "unknown_parameter")
+            #expect(try await app.call(.get, "/api/v1/cameras/\(camera.uppercased())").string("id") == camera, "any case is accepted on input")
+            // The page's cache-busting parameter is declared, so the frame route does not refuse it.
+            #expect(try await app.call(.get, "/api/v1/cameras/\(camera)/latest.jpg?at=1").errorCode != "unknown_parameter")
+        }
+    }
+
     /// Inserts an event of `camera` that started `minutesAgo` before the test clock's now.
     @discardableResult
     func seed(_ app: TestApp, camera: String, minutesAgo: Double, type: String = "human_detected", risk: Int = 40,

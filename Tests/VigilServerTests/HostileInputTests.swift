@@ -104,10 +104,10 @@ struct HostileInputTests {
         ]
     }
 
-    @Test("every route that takes an image answers a hostile file with a 4xx; the server stays ready under 400 MiB",
+    @Test("every route that takes an image answers a hostile file with a 4xx; the server stays ready under 400 MiB; a trickled header is cut off",
           .timeLimit(.minutes(6)))
     func hostileFiles() async throws {
-        let server = try await Server.start()
+        let server = try await Server.start(["VIGIL_HTTP_IDLE_TIMEOUT": "3"])
         defer { server.process.signal(SIGKILL) }
         let camera = try await server.send(.POST, "/api/v1/cameras", body: Array(#"{"name":"Porch"}"#.utf8),
                                            headers: [("X-API-Key", server.operatorKey), ("Content-Type", "application/json")])
@@ -156,6 +156,15 @@ struct HostileInputTests {
             ("X-API-Key", server.detectorKey), ("X-Device-Id", "porch"), ("Content-Type", "image/jpeg")])
         #expect(good.status == 201, "\(good.body)")
         #expect(try await server.send(.GET, "/health/ready").status == 200)
+        // Half a request header, then nothing: the connection is closed once it has been idle.
+        let trickle = try await LaunchedProcess.run(URL(fileURLWithPath: "/usr/bin/python3"), ["-c", """
+            import socket
+            s = socket.create_connection(("127.0.0.1", \(server.port)))
+            s.sendall(b"GET /health/live HTTP/1.1\\r\\nHo")
+            s.settimeout(60)
+            print("closed" if s.recv(100) == b"" else "answered")
+            """], timeout: .seconds(90))
+        #expect(trickle.output.contains("closed"), "\(trickle.output)")
         let peak = server.peakResidentBytes
         #expect(peak > 0 && peak < 400 << 20, "peak resident memory \(peak >> 20) MiB")
         try await server.stop()

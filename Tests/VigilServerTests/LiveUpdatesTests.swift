@@ -91,6 +91,42 @@ struct LiveUpdatesTests {
         }
     }
 
+    @Test("a WebSocket opened with the session cookie must come from Vigil's own page (Python's websockets library as the client); a bearer token needs no Origin")
+    func webSocketOrigin() async throws {
+        try await TestApp.run(live: true) { app in
+            let port = try #require(app.client.port)
+            _ = try await AccessControlTests().makeUser(app, username: "wendy", role: "viewer")
+            let token = try #require(try await AccessControlTests().login(app, "wendy", "correct horse battery").string("token"))
+            /// What a client of the `websockets` library sees when it opens the feed with `headers`
+            /// and `origin` (none when empty): the first message's type, or the refusal's status.
+            func open(origin: String, _ headers: [String: String]) async throws -> String {
+                let script = """
+                    import json, sys
+                    from websockets.sync.client import connect
+                    from websockets.exceptions import InvalidStatus
+                    origin, headers = sys.argv[2] or None, json.loads(sys.argv[3])
+                    try:
+                        with connect(sys.argv[1], origin=origin, additional_headers=headers) as socket:
+                            print("message", json.loads(socket.recv(timeout=10))["type"])
+                    except InvalidStatus as refusal:
+                        print("refused", refusal.response.status_code)
+                    """
+                let headerJSON = String(decoding: try JSONEncoder().encode(headers), as: UTF8.self)
+                let run = try await LaunchedProcess.run(TestPaths.packageRoot.appendingPathComponent(".vendor/python/bin/python"),
+                                                        ["-c", script, "ws://localhost:\(port)/api/v1/ws", origin, headerJSON], timeout: .seconds(60))
+                return run.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let cookie = ["Cookie": "vigil_session=\(token)"]
+            let evil = try await open(origin: "https://evil.example", cookie)
+            // The upgrade library answers a refused upgrade with its own 4xx.
+            #expect(evil.hasPrefix("refused 4"), "another site's page cannot listen with the visitor's cookie: \(evil)")
+            let unnamed = try await open(origin: "", cookie)
+            #expect(unnamed.hasPrefix("refused 4"), "nor can a request that names no origin: \(unnamed)")
+            #expect(try await open(origin: "http://localhost:\(port)", cookie) == "message hello", "Vigil's own page can")
+            #expect(try await open(origin: "", ["Authorization": "Bearer \(token)"]) == "message hello", "a token is no ambient credential")
+        }
+    }
+
     @Test("a raised alert and its acknowledgement reach a connected client, with the alert itself")
     func alerts() async throws {
         try await TestApp.run(live: true) { app in

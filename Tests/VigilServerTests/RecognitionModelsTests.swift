@@ -73,12 +73,12 @@ struct RecognitionModelsTests {
             #expect(try await app.call(.post, "/api/v1/model-versions/\(versionId)/approve", as: .bearer(adminToken)).status == .forbidden)
             let approved = try await app.call(.post, "/api/v1/model-versions/\(versionId)/approve", as: .bearer(chiefToken))
             #expect(approved.status == .ok && approved["is_production"] == .bool(true), "\(approved.text)")
-            #expect(approved.string("approved_by") == chief.id.uuidString)
+            #expect(approved.string("approved_by") == chief.id.uuidString.lowercased())
             #expect(try await app.call(.post, "/api/v1/model-versions/\(versionId)/approve").errorCode == "already_in_production")
             let inUse = try await app.database.read { connection in
                 try await ModelVersionRepository(connection, logger: TestApp.logger).recognitionModel(for: "sface_2021dec")
             }
-            #expect(inUse.versionId?.uuidString == versionId && inUse.threshold == version["threshold"]?.numberValue)
+            #expect(inUse.versionId?.uuidString.lowercased() == versionId && inUse.threshold == version["threshold"]?.numberValue)
 
             // A second version replaces it; rolling back restores the first, and rolling back again the published threshold.
             let second = try await app.call(.post, "/api/v1/training-jobs", json: #"{"dataset_id":"\#(datasetId)","max_false_match_rate":0.05}"#)

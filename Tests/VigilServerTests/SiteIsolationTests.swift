@@ -70,6 +70,8 @@ struct SiteIsolationTests {
 
             let listed = Set(try await app.call(.get, "/api/v1/users", as: adminA).items.compactMap { $0.objectValue?["username"]?.stringValue })
             #expect(listed == ["alma", "otto", "vera"], "only users whose every site is one of hers: \(listed)")
+            #expect(try await app.call(.get, "/api/v1/api-keys", as: adminA).items.isEmpty, "keys reach every site: none is listed to her")
+            #expect(try await app.call(.get, "/api/v1/api-keys").items.count == 1, "the tests' own key, to a super administrator")
             for target in [adminB, both, superAdmin] {
                 let id = target.id.uuidString.lowercased()
                 #expect(try await app.call(.get, "/api/v1/users/\(id)", as: adminA).status == .notFound)
@@ -85,6 +87,64 @@ struct SiteIsolationTests {
             #expect(widened.status == .unprocessableContent, "\(widened.text)")
             let reset = try await app.call(.patch, "/api/v1/users/\(operatorId)", json: #"{"password":"a new password here"}"#, as: adminA)
             #expect(reset.status == .ok, "\(reset.text)")
+        }
+    }
+
+    @Test("alert rules and channels belong to a site: an admin of site A makes them there, never sees site B's, and cannot aim at site B")
+    func rulesAndChannelsBySite() async throws {
+        try await TestApp.run { app in
+            let world = try await makeWorld(app)
+            let alma = try await AccessControlTests().makeUser(app, username: "alma", role: "admin")
+            try await app.database.transaction { connection in
+                try await connection.query("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(alma.id), \(UUID(uuidString: world.siteA)!))",
+                                           logger: TestApp.logger)
+            }
+            let token = try #require(try await AccessControlTests().login(app, "alma", "correct horse battery").string("token"))
+            let adminA = TestApp.Caller.bearer(token)
+            // Made by someone who sees every site: one for site B, one for every site.
+            let ruleB = try #require(try await app.call(.post, "/api/v1/alert-rules", json: #"{"name":"B only","site_id":"\#(world.siteB)"}"#).string("id"))
+            let everywhere = try #require(try await app.call(.post, "/api/v1/alert-rules", json: #"{"name":"Everywhere"}"#).string("id"))
+            let channelB = try #require(try await app.call(.post, "/api/v1/notification-channels", json: """
+                {"name":"B hook","channel_type":"webhook","site_id":"\(world.siteB)","config":{"url":"http://127.0.0.1:9/b"}}
+                """).string("id"))
+
+            let mine = try await app.call(.post, "/api/v1/alert-rules", json: #"{"name":"Any person","object_types":["person"]}"#, as: adminA)
+            #expect(mine.status == .created && mine.string("site_id") == world.siteA, "her only site, when she names none: \(mine.text)")
+            let aimed = try await app.call(.post, "/api/v1/alert-rules", json: #"{"name":"Aimed","site_id":"\#(world.siteB)"}"#, as: adminA)
+            #expect(aimed.status == .unprocessableContent, "\(aimed.text)")
+            let foreignCamera = try await app.call(.post, "/api/v1/alert-rules", json: #"{"name":"Peek","camera_ids":["\#(world.cameraB)"]}"#,
+                                                   as: adminA)
+            #expect(foreignCamera.status == .unprocessableContent, "\(foreignCamera.text)")
+            let foreignChannel = try await app.call(.post, "/api/v1/alert-rules", json: #"{"name":"Leak","channel_ids":["\#(channelB)"]}"#,
+                                                    as: adminA)
+            #expect(foreignChannel.status == .unprocessableContent, "a site-A rule cannot send through site B's channel")
+
+            let listed = Set(try await app.call(.get, "/api/v1/alert-rules", as: adminA).items.compactMap { $0.objectValue?["name"]?.stringValue })
+            #expect(listed.contains("Any person") && listed.contains("Everywhere") && !listed.contains("B only"), "\(listed)")
+            #expect(try await app.call(.get, "/api/v1/alert-rules/\(ruleB)", as: adminA).status == .notFound)
+            #expect(try await app.call(.patch, "/api/v1/alert-rules/\(ruleB)", json: #"{"enabled":false}"#, as: adminA).status == .notFound)
+            #expect(try await app.call(.delete, "/api/v1/alert-rules/\(ruleB)", as: adminA).status == .notFound)
+            #expect(try await app.call(.patch, "/api/v1/alert-rules/\(everywhere)", json: #"{"enabled":false}"#, as: adminA).status == .notFound,
+                    "a rule for every site is changed only by someone who sees every site")
+            #expect(try await app.call(.get, "/api/v1/notification-channels", as: adminA).items.isEmpty)
+            #expect(try await app.call(.get, "/api/v1/notification-channels/\(channelB)", as: adminA).status == .notFound)
+            let channelA = try await app.call(.post, "/api/v1/notification-channels", json: """
+                {"name":"A hook","channel_type":"webhook","config":{"url":"http://127.0.0.1:9/a"}}
+                """, as: adminA)
+            #expect(channelA.status == .created && channelA.string("site_id") == world.siteA, "\(channelA.text)")
+
+            // Plain SQL under her settings: site B's rules and channels do not exist.
+            let scope = Database.AccessScope(userId: alma.id, role: "admin", allSites: false)
+            let counts = try await app.database.transaction(scope: scope) { connection in
+                var counts: [String: Int] = [:]
+                for table in ["alert_rules", "notification_channels"] {
+                    let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM \(table) WHERE site_id = '\(world.siteB)'"),
+                                                          logger: TestApp.logger)
+                    for try await count in rows.decode(Int.self) { counts[table] = count }
+                }
+                return counts
+            }
+            #expect(counts == ["alert_rules": 0, "notification_channels": 0])
         }
     }
 
@@ -149,7 +209,7 @@ struct SiteIsolationTests {
                 let hidden = try await CameraRepository(connection, logger: logger, visibleTo: viewerId).find(reference: "cam_b")
                 let deleted = try await CameraRepository(connection, logger: logger, visibleTo: viewerId)
                     .delete(id: UUID(uuidString: world.cameraB)!)
-                return (cameras.items.map(\.id.uuidString), sites.items.map(\.id.uuidString), dvrs.items.count, hidden == nil, deleted)
+                return (cameras.items.map { $0.id.uuidString.lowercased() }, sites.items.map { $0.id.uuidString.lowercased() }, dvrs.items.count, hidden == nil, deleted)
             }
             #expect(seen.0 == [world.cameraA])
             #expect(seen.1 == [world.siteA])

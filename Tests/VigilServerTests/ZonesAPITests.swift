@@ -13,7 +13,7 @@ struct ZonesAPITests {
                                              json: #"{"name":"Entry Point","zone_type":"entry_point","coordinates":[[0.3,0.4],[0.7,0.4],[0.7,0.9],[0.3,0.9]],"priority":10}"#)
             #expect(created.status == .created)
             let zone = try created.decode(CameraZone.self)
-            #expect(zone.cameraId.uuidString == camera)
+            #expect(zone.cameraId.uuidString.lowercased() == camera)
             #expect(zone.shape == .rectangle)
             #expect(zone.color == "#3B82F6")
             #expect(zone.enabled)

@@ -125,10 +125,12 @@ struct MigratorTests {
     @Test("a migration inserted below applied ones is refused")
     func outOfOrder() async throws {
         try await withEmptyDatabase { database in
-            let withGap = Migrations.all + [Migration(version: 50, name: "later", statements: ["SELECT 1"])]
+            // Past Vigil's own migrations, whatever their number.
+            let next = Migrations.all.last!.version + 1
+            let withGap = Migrations.all + [Migration(version: next + 30, name: "later", statements: ["SELECT 1"])]
             try await Migrator(migrations: withGap, logger: logger).migrate(database)
-            let inserted = Migrations.all + [Migration(version: 20, name: "inserted", statements: ["SELECT 1"])] + [withGap.last!]
-            await #expect(throws: MigrationError.outOfOrder("0020_inserted")) {
+            let inserted = Migrations.all + [Migration(version: next, name: "inserted", statements: ["SELECT 1"])] + [withGap.last!]
+            await #expect(throws: MigrationError.outOfOrder(String(format: "%04d_inserted", next))) {
                 try await Migrator(migrations: inserted, logger: logger).status(database)
             }
         }

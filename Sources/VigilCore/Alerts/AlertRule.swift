@@ -5,6 +5,8 @@ import Foundation
 /// value matches anything.
 public struct AlertRule: Codable, Sendable, Equatable {
     public var id: UUID
+    /// The site whose events the rule judges; `nil`: every site (made only by someone who sees all).
+    public var siteId: UUID?
     public var name: String
     public var description: String?
     public var enabled: Bool
@@ -37,7 +39,7 @@ public struct AlertRule: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: UUID, name: String, description: String? = nil, enabled: Bool = true, severity: Severity? = .medium,
+    public init(id: UUID, siteId: UUID? = nil, name: String, description: String? = nil, enabled: Bool = true, severity: Severity? = .medium,
                 riskThreshold: Int? = nil, eventTypes: [EventType] = [], objectTypes: [String] = [], cameraIds: [UUID] = [],
                 zoneIds: [UUID] = [], activityTypes: [ActivityType] = [], personIds: [UUID] = [], personStatuses: [PersonStatus] = [],
                 watchlistIds: [UUID] = [], minConfidence: Double? = nil, schedule: JSONValue? = nil,
@@ -45,6 +47,7 @@ public struct AlertRule: Codable, Sendable, Equatable {
                 channelIds: [UUID] = [], builtin: String? = nil, createdBy: UUID? = nil, createdAt: Date = Date(timeIntervalSince1970: 0),
                 updatedAt: Date = Date(timeIntervalSince1970: 0)) {
         self.id = id
+        self.siteId = siteId
         self.name = name
         self.description = description
         self.enabled = enabled
@@ -74,6 +77,7 @@ public struct AlertRule: Codable, Sendable, Equatable {
     /// authorship and times stay.
     public func replacing(with input: AlertRuleInput) -> AlertRule {
         var rule = self
+        rule.siteId = input.siteId
         rule.name = input.name
         rule.description = input.description
         rule.enabled = input.enabled ?? true
@@ -98,6 +102,7 @@ public struct AlertRule: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, description, enabled, severity, schedule, builtin
+        case siteId = "site_id"
         case riskThreshold = "risk_threshold", eventTypes = "event_types", objectTypes = "object_types", cameraIds = "camera_ids"
         case zoneIds = "zone_ids", activityTypes = "activity_types", minConfidence = "min_confidence", quietHours = "quiet_hours"
         case dedupKeyTemplate = "dedup_key_template", cooldownSeconds = "cooldown_seconds", channelIds = "channel_ids"
@@ -108,6 +113,7 @@ public struct AlertRule: Codable, Sendable, Equatable {
 
 /// What a client sends to create or replace a rule. Fields left out take the defaults of seed 000.
 public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
+    public var siteId: UUID?
     public var name: String
     public var description: String?
     public var enabled: Bool?
@@ -132,7 +138,9 @@ public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
                 eventTypes: [EventType]? = nil, objectTypes: [String]? = nil, cameraIds: [UUID]? = nil, zoneIds: [UUID]? = nil,
                 activityTypes: [ActivityType]? = nil, personIds: [UUID]? = nil, personStatuses: [PersonStatus]? = nil,
                 watchlistIds: [UUID]? = nil, minConfidence: Double? = nil, schedule: JSONValue? = nil,
-                quietHours: JSONValue? = nil, dedupKeyTemplate: String? = nil, cooldownSeconds: Int? = nil, channelIds: [UUID]? = nil) {
+                quietHours: JSONValue? = nil, dedupKeyTemplate: String? = nil, cooldownSeconds: Int? = nil, channelIds: [UUID]? = nil,
+                siteId: UUID? = nil) {
+        self.siteId = siteId
         self.name = name
         self.description = description
         self.enabled = enabled
@@ -161,11 +169,12 @@ public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
                   zoneIds: rule.zoneIds, activityTypes: rule.activityTypes, personIds: rule.personIds, personStatuses: rule.personStatuses,
                   watchlistIds: rule.watchlistIds, minConfidence: rule.minConfidence, schedule: rule.schedule,
                   quietHours: rule.quietHours, dedupKeyTemplate: rule.dedupKeyTemplate, cooldownSeconds: rule.cooldownSeconds,
-                  channelIds: rule.channelIds)
+                  channelIds: rule.channelIds, siteId: rule.siteId)
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, description, enabled, severity, schedule
+        case siteId = "site_id"
         case riskThreshold = "risk_threshold", eventTypes = "event_types", objectTypes = "object_types", cameraIds = "camera_ids"
         case zoneIds = "zone_ids", activityTypes = "activity_types", minConfidence = "min_confidence", quietHours = "quiet_hours"
         case dedupKeyTemplate = "dedup_key_template", cooldownSeconds = "cooldown_seconds", channelIds = "channel_ids"

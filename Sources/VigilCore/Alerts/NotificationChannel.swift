@@ -18,6 +18,8 @@ public enum ChannelType: String, Codable, CaseIterable, Sendable {
 /// A notification channel as shown: its settings, never its credential.
 public struct NotificationChannel: Codable, Sendable, Equatable {
     public var id: UUID
+    /// The site whose rules may send through it; `nil`: every site's.
+    public var siteId: UUID?
     public var name: String
     public var channelType: ChannelType
     public var config: JSONValue
@@ -28,8 +30,9 @@ public struct NotificationChannel: Codable, Sendable, Equatable {
     public var updatedAt: Date
 
     public init(id: UUID, name: String, channelType: ChannelType, config: JSONValue, hasCredential: Bool, isActive: Bool,
-                createdBy: UUID?, createdAt: Date, updatedAt: Date) {
+                createdBy: UUID?, createdAt: Date, updatedAt: Date, siteId: UUID? = nil) {
         self.id = id
+        self.siteId = siteId
         self.name = name
         self.channelType = channelType
         self.config = config
@@ -47,6 +50,18 @@ public struct NotificationChannel: Codable, Sendable, Equatable {
     public func redacted() -> NotificationChannel {
         var copy = self
         copy.config = Self.redactingHeaders(config)
+        return copy
+    }
+
+    /// The channel as someone who may read alerts but not configure them sees it: besides the
+    /// headers, a webhook's address (which often carries its token) shows only where it goes.
+    public func redactedForReaders() -> NotificationChannel {
+        var copy = redacted()
+        if var members = copy.config.objectValue, case .string(let address)? = members["url"] {
+            let components = URLComponents(string: address)
+            members["url"] = .string("\(components?.scheme ?? "https")://\(components?.host ?? "")/\(Self.redactedValue)")
+            copy.config = .object(members)
+        }
         return copy
     }
 
@@ -69,6 +84,7 @@ public struct NotificationChannel: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, config
+        case siteId = "site_id"
         case channelType = "channel_type", hasCredential = "has_credential", isActive = "is_active", createdBy = "created_by"
         case createdAt = "created_at", updatedAt = "updated_at"
     }
@@ -76,13 +92,16 @@ public struct NotificationChannel: Codable, Sendable, Equatable {
 
 /// What a client sends for a channel. `credential` is write-only: given, it replaces the stored one.
 public struct NotificationChannelInput: Codable, Sendable, Equatable, StrictInput {
+    public var siteId: UUID?
     public var name: String
     public var channelType: ChannelType
     public var config: JSONValue?
     public var credential: String?
     public var isActive: Bool?
 
-    public init(name: String, channelType: ChannelType, config: JSONValue? = nil, credential: String? = nil, isActive: Bool? = nil) {
+    public init(name: String, channelType: ChannelType, config: JSONValue? = nil, credential: String? = nil, isActive: Bool? = nil,
+                siteId: UUID? = nil) {
+        self.siteId = siteId
         self.name = name
         self.channelType = channelType
         self.config = config
@@ -92,6 +111,7 @@ public struct NotificationChannelInput: Codable, Sendable, Equatable, StrictInpu
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, config, credential
+        case siteId = "site_id"
         case channelType = "channel_type", isActive = "is_active"
     }
 
@@ -265,6 +285,18 @@ public struct ChannelSettings: Sendable, Equatable {
         report.merge(problems)
         guard problems.isValid, let kind else { return nil }
         return ChannelSettings(kind: kind, limits: limits, messageTemplate: template)
+    }
+
+    /// Where the channel delivers, as far as its credential is concerned: the webhook's address,
+    /// the service's base address, the mail server with its port and encryption. A change of it
+    /// must come with the credential again, so a stored secret never goes somewhere new.
+    public var destination: String {
+        switch kind {
+        case .webhook(let webhook): "webhook \(webhook.url.absoluteString)"
+        case .telegram(let telegram): "telegram \(telegram.baseURL.absoluteString)"
+        case .whatsapp(let whatsapp): "whatsapp \(whatsapp.baseURL.absoluteString)"
+        case .email(let email): "smtp \(email.host.lowercased()):\(email.port) \(email.security.rawValue)"
+        }
     }
 
     /// Whether a channel of `type` cannot send without a credential.

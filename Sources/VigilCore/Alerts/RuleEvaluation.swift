@@ -34,6 +34,8 @@ public struct AlertSubject: Sendable, Equatable {
 
     public var eventId: UUID
     public var cameraId: UUID
+    /// The camera's site: a rule of another site never judges the event.
+    public var siteId: UUID?
     public var cameraName: String
     public var siteTimeZone: TimeZone
     public var eventType: EventType
@@ -52,9 +54,10 @@ public struct AlertSubject: Sendable, Equatable {
 
     public init(eventId: UUID, cameraId: UUID, cameraName: String, siteTimeZone: TimeZone, eventType: EventType, riskScore: Int?,
                 riskLevel: RiskLevel?, occurredAt: Date, personId: UUID? = nil, persons: [RecognizedPerson] = [], sightings: [Sighting],
-                activities: [Activity] = [], zoneNames: [UUID: String] = [:]) {
+                activities: [Activity] = [], zoneNames: [UUID: String] = [:], siteId: UUID? = nil) {
         self.eventId = eventId
         self.cameraId = cameraId
+        self.siteId = siteId
         self.cameraName = cameraName
         self.siteTimeZone = siteTimeZone
         self.eventType = eventType
@@ -134,6 +137,9 @@ public struct RuleEvaluator: Sendable {
         let rule = compiled.rule
         var reasons: [String] = []
         if !rule.enabled { reasons.append("the rule is disabled") }
+        if let site = rule.siteId, site != subject.siteId {
+            reasons.append("camera \(subject.cameraName) is at another site than the rule's")
+        }
         if !rule.cameraIds.isEmpty, !rule.cameraIds.contains(subject.cameraId) {
             reasons.append("camera \(subject.cameraName) is not one of the rule's cameras")
         }

@@ -56,7 +56,7 @@ struct AuditTrail: Sendable {
 extension StrictInput {
     /// The input as audit details; secret members are redacted when the row is written.
     func auditDetails() throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: try APIJSON.encoder.encode(self))
+        try JSONDecoder().decode(JSONValue.self, from: try APIJSON.encode(self))
     }
 }
 

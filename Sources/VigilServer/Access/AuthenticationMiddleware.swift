@@ -46,8 +46,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 throw Self.invalidSession
             }
             // A browser sends the cookie with any request to Vigil, whoever's page made it: a change
-            // made with the cookie must come from Vigil's own pages.
-            guard Self.isSafe(request.method) || isSameOrigin(request, remoteAddress: context.remoteAddress) else {
+            // made with the cookie, and a WebSocket opened with it (the feed of every event), must
+            // come from Vigil's own pages.
+            let isUpgrade = request.headers[.upgrade] != nil
+            guard (Self.isSafe(request.method) && !isUpgrade) || isSameOrigin(request, remoteAddress: context.remoteAddress) else {
                 throw APIError(.forbidden, code: "csrf_rejected",
                                message: "A change signed in by cookie must come from Vigil's own pages (same origin).")
             }

@@ -16,7 +16,7 @@ struct DeliverNotificationHandler: JobHandler {
     let now: @Sendable () -> Date
     /// Where links in notifications point (`VIGIL_PUBLIC_URL`).
     let linkBase: String
-    var client: HTTPClient = .shared
+    var client: HTTPClient = Outbound.client
     var type: String { JobRepository.JobType.deliverNotification.rawValue }
 
     struct Refused: PermanentJobFailure, CustomStringConvertible {

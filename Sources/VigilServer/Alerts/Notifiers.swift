@@ -40,7 +40,7 @@ protocol Notifier: Sendable {
 
 enum Notifiers {
     /// The notifier for a channel's settings and opened credential.
-    static func make(_ settings: ChannelSettings, credential: String?, client: HTTPClient = .shared,
+    static func make(_ settings: ChannelSettings, credential: String?, client: HTTPClient = Outbound.client,
                      now: @escaping @Sendable () -> Date) -> any Notifier {
         let http = HTTPDelivery(client: client, timeout: .milliseconds(Int64(settings.limits.timeoutSeconds * 1000)))
         switch settings.kind {
@@ -73,6 +73,9 @@ struct HTTPDelivery: Sendable {
         request.headers.add(name: "User-Agent", value: "Vigil")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(data: body))
+        if let host = URL(string: url)?.host, let address = await Outbound.forbiddenAddress(ofHost: host) {
+            throw NotificationFailure(message: "\(service) is at \(address), a link-local address Vigil never sends to", retryable: false)
+        }
         let response: HTTPClientResponse
         let received: ByteBuffer
         do {
@@ -86,9 +89,10 @@ struct HTTPDelivery: Sendable {
         let data = Data(buffer: received)
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else {
-            let excerpt = String(decoding: data.prefix(300), as: UTF8.self)
+            // Only the status: the remote body may echo what was sent, credentials included.
             let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.seconds(retryAfter:)) ?? retryAfterInBody(data)
-            throw NotificationFailure(message: "\(service) answered \(status): \(excerpt)", responseCode: status, retryAfter: retryAfter,
+            let reason = (300..<400).contains(status) ? " (a redirect, which Vigil does not follow)" : ""
+            throw NotificationFailure(message: "\(service) answered \(status)\(reason)", responseCode: status, retryAfter: retryAfter,
                                       retryable: status == 408 || status == 429 || status >= 500)
         }
         return (status, data)
@@ -141,7 +145,7 @@ struct WebhookNotifier: Notifier {
         case .url:
             if let url = notification.snapshotURL { payload["snapshot"] = .object(["url": .string(url)]) }
         }
-        let body = try APIJSON.encoder.encode(JSONValue.object(payload))
+        let body = try APIJSON.encode(JSONValue.object(payload))
         let timestamp = Int(now().timeIntervalSince1970)
         var headers = settings.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         headers.append(("X-Vigil-Event", notification.kind))
@@ -179,7 +183,7 @@ struct TelegramNotifier: Notifier {
                       data: photo)
             (method, contentType, body) = ("sendPhoto", form.contentType, form.finished())
         } else {
-            body = try APIJSON.encoder.encode(JSONValue.object(["chat_id": .string(settings.chatId), "text": .string(String(text.prefix(4096)))]))
+            body = try APIJSON.encode(JSONValue.object(["chat_id": .string(settings.chatId), "text": .string(String(text.prefix(4096)))]))
             (method, contentType) = ("sendMessage", "application/json")
         }
         let response = try await http.post("\(base)/bot\(botToken)/\(method)", contentType: contentType, body: body, service: "Telegram",
@@ -248,7 +252,7 @@ struct WhatsAppNotifier: Notifier {
                 message["text"] = .object(["preview_url": .bool(false), "body": .string(text)])
             }
             let response = try await http.post("\(base)/\(settings.phoneNumberId)/messages", contentType: "application/json",
-                                               body: try APIJSON.encoder.encode(JSONValue.object(message)),
+                                               body: try APIJSON.encode(JSONValue.object(message)),
                                                headers: [("Authorization", "Bearer \(accessToken)")], service: "WhatsApp")
             status = response.status
         }
@@ -288,6 +292,9 @@ struct EmailNotifier: Notifier {
     }
 
     func deliver(_ notification: OutgoingNotification) async throws -> DeliveryReceipt {
+        if let address = await Outbound.forbiddenAddress(ofHost: settings.host) {
+            throw NotificationFailure(message: "the mail server is at \(address), a link-local address Vigil never sends to", retryable: false)
+        }
         let client = SMTPClient(host: settings.host, port: settings.port, security: settings.security, username: settings.username,
                                 password: password, caFile: settings.caFile, timeout: timeout)
         do {

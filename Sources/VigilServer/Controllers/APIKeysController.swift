@@ -18,8 +18,11 @@ struct APIKeysController {
         routes.delete("/api-keys/{id}", .permission(.usersWrite), use: revoke)
     }
 
+    /// Every key for those who see every site; a caller limited to some sites sees only keys it
+    /// made itself, since the others reach sites it does not see.
     @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<APIKey>> {
-        let keys = try await database.read(for: context) { try await APIKeyRepository($0, logger: context.logger).list() }
+        let createdBy = context.visibleTo
+        let keys = try await database.read(for: context) { try await APIKeyRepository($0, logger: context.logger).list(createdBy: createdBy) }
         return JSONResponse(ListBody(items: keys, nextCursor: nil))
     }
 

@@ -34,11 +34,13 @@ struct AlertRulesController {
     }
 
     @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<AlertRule> {
-        let input = try await request.decodeInput(AlertRuleInput.self, context: context)
+        let sent = try await request.decodeInput(AlertRuleInput.self, context: context)
         let id = ids.next()
         let userId = context.userId
         let rule = try await database.transaction(for: context) { connection in
             let rules = AlertRuleRepository(connection, logger: context.logger)
+            var input = sent
+            input.siteId = try await SiteResolution.scope(input.siteId, context: context, on: connection)
             try await Self.checkReferences(input, rules)
             let rule = try await rules.create(AlertRule(id: id, name: input.name, createdBy: userId).replacing(with: input))
             try await audit.record(AuditTrail.change("alert_rule_created", "alert_rule", id.uuidString.lowercased(),
@@ -56,7 +58,8 @@ struct AlertRulesController {
             guard let current = try await rules.find(id: id, forUpdate: true) else {
                 throw APIError.notFound("alert_rule", id.uuidString.lowercased())
             }
-            let input = try InputDecoding.patch(AlertRuleInput(current), with: .object(patch))
+            var input = try InputDecoding.patch(AlertRuleInput(current), with: .object(patch))
+            input.siteId = try await SiteResolution.scope(input.siteId, context: context, on: connection)
             try await Self.checkReferences(input, rules)
             guard let updated = try await rules.update(current.replacing(with: input)) else {
                 throw APIError.notFound("alert_rule", id.uuidString.lowercased())

@@ -14,6 +14,8 @@ struct CamerasController {
     let writer: CaptureWriter
     /// Emptied on every change to a camera, so a switched-off camera or a rotated token stops working at once.
     let deviceTokens: DeviceTokenCache
+    /// Seals stream credentials at rest.
+    let secrets: SecretBox
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.get("/cameras", .permission(.camerasRead), use: list)
@@ -72,8 +74,11 @@ struct CamerasController {
     /// A frame taken from the camera now (cameras Vigil pulls from), kept as a capture like any other.
     @Sendable func snapshot(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let reference = context.cameraReference
-        let camera = try await database.read(for: context) { connection in
-            try await CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo).find(reference: reference)
+        let secrets = self.secrets
+        let camera = try await database.read(for: context) { connection -> Camera? in
+            let cameras = CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
+            guard let camera = try await cameras.find(reference: reference) else { return nil }
+            return try await cameras.opened(camera, secrets: secrets)
         }
         guard let camera else { throw APIError.notFound("camera", reference) }
         guard let source = PullSource(camera) else {
@@ -124,7 +129,8 @@ struct CamerasController {
         // A camera that pushes frames gets its device token now, shown this once.
         let token = input.resolvedSourceKind == .httpPush ? APIKeyToken.generate(prefix: APIKeyToken.deviceTokenPrefix) : nil
         let camera = try await database.transaction(for: context) { connection in
-            let camera = try await CameraRegistration.create(input, id: id, on: connection, logger: context.logger, visibleTo: context.visibleTo)
+            let camera = try await CameraRegistration.create(input, id: id, on: connection, logger: context.logger, visibleTo: context.visibleTo,
+                                                             secrets: secrets)
             if let token {
                 _ = try await CameraRepository(connection, logger: context.logger, visibleTo: context.visibleTo)
                     .setDeviceToken(id: id, token: token)
@@ -146,17 +152,12 @@ struct CamerasController {
             guard let current = try await cameras.find(reference: reference, forUpdate: true) else {
                 throw APIError.notFound("camera", reference)
             }
-            var patchObject = patch
-            // A redacted address sent back unchanged keeps the stored password.
-            for key in ["rtsp_url", "snapshot_url"] {
-                if case .string(let sent)? = patchObject[key] {
-                    let stored = key == "rtsp_url" ? current.rtspUrl : current.snapshotUrl
-                    if let stored, sent == StreamURL.redactingPassword(stored) { patchObject[key] = nil }
-                }
-            }
+            // The stored addresses are the redacted ones; one sent back as shown keeps its credentials
+            // (the repository sees to that), and the audit row redacts any new one.
+            let patchObject = patch
             let input = try InputDecoding.patch(CameraInput(current), with: .object(patchObject))
             let siteId = try await CameraRegistration.siteId(for: input, on: connection, logger: context.logger, visibleTo: context.visibleTo)
-            guard let updated = try await cameras.update(id: current.id, siteId: siteId, input) else {
+            guard let updated = try await cameras.update(id: current.id, siteId: siteId, input, secrets: secrets) else {
                 throw APIError.notFound("camera", reference)
             }
             try await audit.record(AuditTrail.change("camera_updated", "camera", current.id.uuidString,
@@ -197,10 +198,11 @@ extension VigilRequestContext {
 public enum CameraRegistration {
     /// Registers a validated camera at its site.
     /// - Parameter visibleTo: Limits the sites and DVRs the camera may join to those of this user; `nil` for any.
+    /// - Parameter secrets: Seals the stream addresses' credentials; needed when they carry any.
     public static func create(_ input: CameraInput, id: UUID, on connection: PostgresConnection, logger: Logger,
-                              visibleTo: UUID? = nil) async throws -> Camera {
+                              visibleTo: UUID? = nil, secrets: SecretBox?) async throws -> Camera {
         let siteId = try await siteId(for: input, on: connection, logger: logger, visibleTo: visibleTo)
-        return try await CameraRepository(connection, logger: logger, visibleTo: visibleTo).create(id: id, siteId: siteId, input)
+        return try await CameraRepository(connection, logger: logger, visibleTo: visibleTo).create(id: id, siteId: siteId, input, secrets: secrets)
     }
 
     /// A camera on a DVR is at the DVR's site; otherwise at the site named, or the default site.

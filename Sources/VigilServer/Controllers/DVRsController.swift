@@ -113,4 +113,23 @@ enum SiteResolution {
         }
         return site.id
     }
+
+    /// The site of something that may also belong to every site (an alert rule, a channel): the
+    /// one asked for, if the caller sees it; when none is asked for, every site (`nil`) for a
+    /// caller who sees them all, else the caller's only site. Someone who sees some sites never
+    /// makes something for every site.
+    static func scope(_ requested: UUID?, context: VigilRequestContext, on connection: PostgresConnection) async throws -> UUID? {
+        let visibleTo = context.visibleTo
+        if let requested {
+            return try await siteId(requested, on: connection, logger: context.logger, visibleTo: visibleTo)
+        }
+        guard let visibleTo else { return nil }
+        let sites = try await SiteRepository(connection, logger: context.logger, visibleTo: visibleTo)
+            .list(nameContains: nil, page: PageRequest(limit: 2)).items
+        guard sites.count == 1 else {
+            throw APIError.validation(field: "site_id", "is required: you manage \(sites.isEmpty ? "no site" : "several sites"), "
+                                        + "and only someone who sees every site makes one for all of them")
+        }
+        return sites[0].id
+    }
 }

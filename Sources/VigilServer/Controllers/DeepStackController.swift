@@ -36,6 +36,10 @@ struct DeepStackController {
     }
 
     @Sendable func detect(_ request: Request, context: VigilRequestContext) async throws -> Response {
+        try await forms.limited { try await detectInSlot(request, context: context) }
+    }
+
+    private func detectInSlot(_ request: Request, context: VigilRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let form: MultipartFormData
         switch try await forms.read(request, context: context, permission: .ingestWrite) {

@@ -74,9 +74,11 @@ struct DeepStackFaceController {
     /// Answers with `body`'s response once the request is prepared, or with the refusal.
     private func respond(to request: Request, context: VigilRequestContext, permission: Permission,
                          _ body: (Prepared) async throws -> Response) async throws -> Response {
-        switch try await prepare(request, context: context, permission: permission) {
-        case .failure(let failure): return failure.response
-        case .success(let prepared): return try await body(prepared)
+        try await forms.limited {
+            switch try await prepare(request, context: context, permission: permission) {
+            case .failure(let failure): return failure.response
+            case .success(let prepared): return try await body(prepared)
+            }
         }
     }
 

@@ -29,6 +29,22 @@ struct DeepStackForms: Sendable {
 
     typealias Failure = DeepStackController.Failure
 
+    /// Vision requests served at once, at most: each holds a core for its inference, so a burst
+    /// past them is answered 429 at once rather than queued behind itself.
+    let slots = ConcurrencyLimit(maximum: 4)
+
+    /// Answers with `body` in one of the vision routes' slots, or with 429 and `Retry-After` when
+    /// they are all taken.
+    func limited(_ body: () async throws -> Response) async throws -> Response {
+        guard slots.tryAcquire() else {
+            var response = Failure(.tooManyRequests, "Too many pictures are being analysed at once; try again in a second.").response
+            response.headers[.retryAfter] = "1"
+            return response
+        }
+        defer { slots.release() }
+        return try await body()
+    }
+
     enum Encoding {
         case multipart(boundary: String)
         case urlEncoded

@@ -14,7 +14,7 @@ struct NotificationChannelsController {
     let audit: AuditTrail
     let now: @Sendable () -> Date
     let linkBase: String
-    var client: HTTPClient = .shared
+    var client: HTTPClient = Outbound.client
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.get("/notification-channels", .permission(.alertsRead), use: list)
@@ -27,23 +27,31 @@ struct NotificationChannelsController {
 
     @Sendable func list(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<ListBody<NotificationChannel>> {
         let channels = try await database.read(for: context) { try await NotificationChannelRepository($0, logger: context.logger).list() }
-        return JSONResponse(ListBody(items: channels.map { $0.redacted() }, nextCursor: nil))
+        return JSONResponse(ListBody(items: channels.map { Self.shown($0, to: context) }, nextCursor: nil))
     }
 
     @Sendable func get(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<NotificationChannel> {
         let id = try context.uuidParameter("id")
         let channel = try await database.read(for: context) { try await NotificationChannelRepository($0, logger: context.logger).find(id: id) }
         guard let channel else { throw APIError.notFound("notification_channel", id.uuidString.lowercased()) }
-        return JSONResponse(channel.redacted())
+        return JSONResponse(Self.shown(channel, to: context))
+    }
+
+    /// A channel as the caller may see it: whole (headers redacted) for those who may configure
+    /// alerts, without the webhook's address for those who may only read them.
+    static func shown(_ channel: NotificationChannel, to context: VigilRequestContext) -> NotificationChannel {
+        context.principal?.allows(.alertsConfigure) == true ? channel.redacted() : channel.redactedForReaders()
     }
 
     @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<NotificationChannel> {
-        let input = try await request.decodeInput(NotificationChannelInput.self, context: context)
-        try requireCredential(input, stored: false)
-        let sealed = try input.credential.map { try secrets.seal($0) }
+        let sent = try await request.decodeInput(NotificationChannelInput.self, context: context)
+        try requireCredential(sent, stored: false)
+        let sealed = try sent.credential.map { try secrets.seal($0) }
         let id = ids.next()
         let userId = context.userId
         let channel = try await database.transaction(for: context) { connection in
+            var input = sent
+            input.siteId = try await SiteResolution.scope(input.siteId, context: context, on: connection)
             let channel = try await NotificationChannelRepository(connection, logger: context.logger)
                 .create(id: id, input, sealedCredential: sealed, createdBy: userId)
             try await audit.record(AuditTrail.change("notification_channel_created", "notification_channel", id.uuidString.lowercased(),
@@ -65,7 +73,7 @@ struct NotificationChannelsController {
                 throw APIError.notFound("notification_channel", id.uuidString.lowercased())
             }
             var base = NotificationChannelInput(name: current.name, channelType: current.channelType, config: current.config,
-                                                isActive: current.isActive)
+                                                isActive: current.isActive, siteId: current.siteId)
             base.config = NotificationChannel.redactingHeaders(current.config)
             var input = try InputDecoding.patch(base, with: .object(changes))
             input.config = input.config.map { NotificationChannel.restoringHeaders($0, from: current.config) }
@@ -77,7 +85,13 @@ struct NotificationChannelsController {
                 let report = input.validate()
                 if !report.isValid { throw APIError.validation(report) }
             }
+            input.siteId = try await SiteResolution.scope(input.siteId, context: context, on: connection)
             try requireCredential(input, stored: current.hasCredential)
+            if current.hasCredential, credential == nil,
+               try Self.destination(current.channelType, current.config) != Self.destination(input.channelType, input.config ?? .object([:])) {
+                throw APIError.validation(field: "credential",
+                                          "is required again when the channel's destination changes, so a stored secret never goes somewhere new")
+            }
             guard let updated = try await channels.update(id: id, input, sealedCredential: try input.credential.map { try secrets.seal($0) })
             else { throw APIError.notFound("notification_channel", id.uuidString.lowercased()) }
             var changed = changes
@@ -159,6 +173,13 @@ struct NotificationChannelsController {
             report.add("credential", "is required: \(input.channelType.credentialName)")
             throw APIError.validation(report)
         }
+    }
+
+    /// Where a channel of this type and config delivers (``ChannelSettings/destination``).
+    private static func destination(_ type: ChannelType, _ config: JSONValue) throws -> String {
+        var report = ValidationReport()
+        guard let settings = ChannelSettings.parse(type, config, report: &report) else { throw APIError.validation(report) }
+        return settings.destination
     }
 
     private static func auditDetails(_ input: NotificationChannelInput) -> JSONValue {

@@ -30,7 +30,7 @@ public struct APIError: HTTPResponseError, Equatable {
         if status == .methodNotAllowed { headers[.allow] = "GET, POST, PATCH, DELETE" }
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers,
-                        body: .init(byteBuffer: ByteBuffer(data: try APIJSON.encoder.encode(body))))
+                        body: .init(byteBuffer: ByteBuffer(data: try APIJSON.encode(body))))
     }
 
     struct Body: Codable {

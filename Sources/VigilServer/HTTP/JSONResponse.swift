@@ -14,7 +14,7 @@ struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
         Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(data: try APIJSON.encoder.encode(value))))
+                 body: .init(byteBuffer: ByteBuffer(data: try APIJSON.encode(value))))
     }
 }
 

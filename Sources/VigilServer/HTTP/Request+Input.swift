@@ -90,7 +90,7 @@ enum InputDecoding {
     /// `current` with `patch` merged in (RFC 7396), decoded and validated like a new input.
     static func patch<Input: StrictInput>(_ current: Input, with patch: JSONValue) throws -> Input {
         try rejectUnknownFields(of: patch, for: Input.self)
-        let currentValue = try JSONDecoder().decode(JSONValue.self, from: try APIJSON.encoder.encode(current))
+        let currentValue = try JSONDecoder().decode(JSONValue.self, from: try APIJSON.encode(current))
         return try decode(Input.self, from: currentValue.merging(patch: patch))
     }
 

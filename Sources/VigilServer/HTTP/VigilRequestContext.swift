@@ -48,12 +48,29 @@ public struct VigilRequestContext: RequestContext, SessionRequestContext, WebSoc
     /// JSON bodies of the API are small; frame uploads collect their bodies with their own limit.
     public var maxUploadSize: Int { 1 << 20 }
 
-    public var responseEncoder: JSONEncoder { APIJSON.encoder }
+    public var responseEncoder: APIResponseEncoder { APIResponseEncoder() }
     public var requestDecoder: JSONDecoder { APIJSON.decoder }
 }
 
-/// The one JSON configuration of the API: ISO 8601 dates with fractional seconds, sorted keys.
+/// Answers a handler's `Encodable` value as every other answer is written (``APIJSON/encode(_:)``).
+public struct APIResponseEncoder: ResponseEncoder {
+    public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(data: try APIJSON.encode(value))))
+    }
+}
+
+/// The one JSON configuration of the API: ISO 8601 dates with fractional seconds, sorted keys,
+/// ids in lower case.
 public enum APIJSON {
+    /// `value` as the API writes it: through ``encoder``, then with every id in lower case
+    /// (``CanonicalIds``), for answers, WebSocket messages, notifications and audit details alike.
+    public static func encode<Value: Encodable>(_ value: Value) throws -> Data {
+        var bytes = [UInt8](try encoder.encode(value))
+        CanonicalIds.lowercasingQuotedUUIDs(&bytes)
+        return Data(bytes)
+    }
+
     public static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in

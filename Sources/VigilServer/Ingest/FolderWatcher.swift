@@ -244,12 +244,12 @@ final class FolderWatcher: Service {
         do {
             probe = try VideoProbe(ffprobeJSON: try await Subprocess.run("ffprobe", [
                 "-v", "error", "-print_format", "json", "-show_format", "-show_streams", "-select_streams", "v:0", path,
-            ]))
+            ], timeLimit: .seconds(30)))
             var splitter = JPEGStreamSplitter()
             frames = splitter.append(try await Subprocess.run("ffmpeg", [
                 "-nostdin", "-v", "error", "-i", path, "-vf", "fps=\(settings.clipSampleFPS)", "-f", "image2pipe", "-c:v", "mjpeg",
                 "-q:v", "3", "pipe:1",
-            ]))
+            ], timeLimit: .seconds(probe.decodingTimeLimit)))
         } catch let error as SubprocessError {
             if case .spawnFailed = error { throw error }
             return quarantine(path, upload, reason: "unreadable_video", explanation: "ffmpeg could not read the clip: \(error)")
@@ -309,7 +309,8 @@ final class FolderWatcher: Service {
         let time = now()
         do {
             return try await database.transaction { connection in
-                let camera = try await CameraRegistration.create(input, id: id, on: connection, logger: logger)
+                // A folder's camera has no stream address, so nothing to seal.
+                let camera = try await CameraRegistration.create(input, id: id, on: connection, logger: logger, secrets: nil)
                 try await AuditRepository(connection, logger: logger).record(
                     AuditEntry(actor: "system:folder_watcher", action: "camera_auto_registered", resourceType: "camera",
                                resourceId: id.uuidString, details: .object(["folder": .string(folder)])),

@@ -54,7 +54,8 @@ struct PullSource: Sendable, Hashable {
                 return try await Self.fetchSnapshot(url)
             default:
                 var splitter = JPEGStreamSplitter()
-                let output = try await Subprocess.run("ffmpeg", ffmpegArguments(frames: 1), outputLimit: 32 << 20)
+                let output = try await Subprocess.run("ffmpeg", ffmpegArguments(frames: 1), outputLimit: 32 << 20,
+                                                    timeLimit: .seconds(30))
                 guard let frame = splitter.append(output).first else { throw StreamPuller.StreamEnded(description: "the stream gave no frame") }
                 return frame
             }
@@ -202,15 +203,18 @@ struct StreamPuller: Sendable {
 final class StreamSupervisor: Service {
     let writer: CaptureWriter
     let database: Database
+    /// Opens the cameras' sealed stream addresses, which only the pullers see whole.
+    let secrets: SecretBox?
     let backoff: ReconnectBackoff
     let refreshInterval: Duration
     let now: @Sendable () -> Date
     let logger: Logger
 
-    init(writer: CaptureWriter, database: Database, backoff: ReconnectBackoff = ReconnectBackoff(),
+    init(writer: CaptureWriter, database: Database, secrets: SecretBox?, backoff: ReconnectBackoff = ReconnectBackoff(),
          refreshInterval: Duration = .seconds(15), now: @escaping @Sendable () -> Date, logger: Logger) {
         self.writer = writer
         self.database = database
+        self.secrets = secrets
         self.backoff = backoff
         self.refreshInterval = refreshInterval
         self.now = now
@@ -227,7 +231,8 @@ final class StreamSupervisor: Service {
         while !Task.isCancelled {
             do {
                 let logger = self.logger
-                let cameras = try await database.read { try await CameraRepository($0, logger: logger).pulledCameras() }
+                let secrets = self.secrets
+                let cameras = try await database.read { try await CameraRepository($0, logger: logger).pulledCameras(secrets: secrets) }
                 let wanted = Dictionary(cameras.compactMap { camera in PullSource(camera).map { (camera.id, (camera, $0)) } },
                                         uniquingKeysWith: { first, _ in first })
                 for (id, current) in running where wanted[id]?.1 != current.source {
@@ -241,7 +246,7 @@ final class StreamSupervisor: Service {
                                               logger: logger.with("camera", camera.slug))
                     running[id] = (source, Task { await puller.run() })
                     logger.info("pulling a camera", metadata: ["camera": "\(camera.slug)", "source": "\(source.kind.rawValue)",
-                                                               "url": "\(StreamURL.redactingPassword(source.url))"])
+                                                               "url": "\(StreamURL.redactingCredentials(source.url))"])
                 }
             } catch {
                 logger.error("cannot read the cameras to pull from", metadata: ["error": .error(error)])

@@ -9,7 +9,8 @@ import Glibc
 /// chunks on a dedicated thread, its standard error kept (the tail of it) for error messages.
 ///
 /// `posix_spawn` is used directly: the child gets only the descriptors named here, and output is
-/// read as it comes rather than after exit, which a long-running stream reader needs.
+/// read as it comes rather than after exit, which a long-running stream reader needs. The program
+/// leads a process group of its own, so stopping it stops whatever it started too.
 final class Subprocess: Sendable {
     let executable: String
     let pid: pid_t
@@ -38,8 +39,13 @@ final class Subprocess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
         var pid = pid_t()
-        let status = posix_spawnp(&pid, executable, &actions, nil, argv, environ)
+        let status = posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
         close(outputPipe[1])
         close(errorPipe[1])
         guard status == 0 else {
@@ -102,14 +108,14 @@ final class Subprocess: Sendable {
         String(decoding: errorTail.withLock { $0 }, as: UTF8.self)
     }
 
-    /// Asks the program to stop; `kill` after `grace` if it has not.
+    /// Asks the program and its children to stop; `kill` after `grace` if it has not.
     func terminate(grace: Duration = .seconds(2)) {
         guard exitStatus.withLock({ $0 }) == nil else { return }
-        Glibc.kill(pid, SIGTERM)
+        Glibc.kill(-pid, SIGTERM)
         let pid = self.pid
         Task {
             try? await Task.sleep(for: grace)
-            if self.exitStatus.withLock({ $0 }) == nil { Glibc.kill(pid, SIGKILL) }
+            if self.exitStatus.withLock({ $0 }) == nil { Glibc.kill(-pid, SIGKILL) }
         }
     }
 
@@ -142,9 +148,19 @@ final class Subprocess: Sendable {
         }
     }
 
-    /// Runs a program to completion and returns its output; throws with its error text when it fails.
-    static func run(_ executable: String, _ arguments: [String], outputLimit: Int = 256 << 20) async throws -> [UInt8] {
+    /// Runs a program to completion and returns its output; throws with its error text when it
+    /// fails, and stops it (and its children) when it runs past `timeLimit`: a file crafted to
+    /// make a decoder spin, or a camera that never answers, costs a bounded time.
+    static func run(_ executable: String, _ arguments: [String], outputLimit: Int = 256 << 20,
+                    timeLimit: Duration) async throws -> [UInt8] {
         let process = try Subprocess(executable, arguments)
+        let overran = Mutex(false)
+        let watchdog = Task {
+            try await Task.sleep(for: timeLimit)
+            overran.withLock { $0 = true }
+            process.terminate()
+        }
+        defer { watchdog.cancel() }
         let output: [UInt8]
         do {
             output = try await process.collectOutput(limit: outputLimit)
@@ -153,6 +169,7 @@ final class Subprocess: Sendable {
             throw error
         }
         let status = await process.wait()
+        if overran.withLock({ $0 }) { throw SubprocessError.timedOut(executable, timeLimit) }
         guard status == 0 else { throw SubprocessError.failed(executable, status, process.errorText) }
         return output
     }
@@ -162,6 +179,7 @@ enum SubprocessError: Error, CustomStringConvertible {
     case spawnFailed(String, Int32)
     case failed(String, Int32, String)
     case outputTooLarge(String, Int)
+    case timedOut(String, Duration)
 
     var description: String {
         switch self {
@@ -169,6 +187,7 @@ enum SubprocessError: Error, CustomStringConvertible {
         case .failed(let executable, let status, let errors):
             "\(executable) failed with status \(status): \(errors.split(separator: "\n").suffix(3).joined(separator: " | "))"
         case .outputTooLarge(let executable, let limit): "\(executable) wrote more than \(limit) bytes"
+        case .timedOut(let executable, let limit): "\(executable) ran past its limit of \(limit.components.seconds) s and was stopped"
         }
     }
 }

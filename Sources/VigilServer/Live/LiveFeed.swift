@@ -173,7 +173,7 @@ final class LiveFeed: Service, Sendable {
     }
 
     static func json(_ value: some Encodable) -> JSONValue {
-        guard let data = try? APIJSON.encoder.encode(value), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else { return .null }
+        guard let data = try? APIJSON.encode(value), let json = try? JSONDecoder().decode(JSONValue.self, from: data) else { return .null }
         return json
     }
 
@@ -184,6 +184,6 @@ final class LiveFeed: Service, Sendable {
     /// `{"type": ..., "data": ..., "sent_at": ...}`.
     static func envelope(type: String, data: JSONValue) -> String {
         let message: JSONValue = .object(["type": .string(type), "data": data, "sent_at": .string(timestamp(Date()))])
-        return (try? APIJSON.encoder.encode(message)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (try? APIJSON.encode(message)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

@@ -44,6 +44,8 @@ public enum Migrations {
         Migration0016People.migration,
         Migration0017FaceRecognition.migration,
         Migration0018SignInHardening.migration,
+        Migration0019SealedStreams.migration,
+        Migration0020SiteRulesAndChannels.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

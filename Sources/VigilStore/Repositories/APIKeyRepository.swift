@@ -37,9 +37,12 @@ public struct APIKeyRepository: Sendable {
             """, logger: logger)).first
     }
 
-    public func list() async throws -> [APIKey] {
+    /// The keys, oldest first; with `createdBy`, only those that user made.
+    public func list(createdBy: UUID? = nil) async throws -> [APIKey] {
         try await decode(try await connection.query("""
-            SELECT \(unescaped: Self.columns) FROM api_keys k JOIN roles r ON r.id = k.role_id ORDER BY k.created_at
+            SELECT \(unescaped: Self.columns) FROM api_keys k JOIN roles r ON r.id = k.role_id
+            WHERE \(createdBy)::uuid IS NULL OR k.created_by = \(createdBy)
+            ORDER BY k.created_at
             """, logger: logger))
     }
 

@@ -80,15 +80,18 @@ public struct CameraRepository: Sendable {
         return try await decode(rows).first
     }
 
-    public func create(id: UUID, siteId: UUID, _ input: CameraInput) async throws -> Camera {
+    /// Registers a camera. Its stream addresses are stored with their credentials redacted, and
+    /// whole, sealed with `secrets` (required when they carry credentials).
+    public func create(id: UUID, siteId: UUID, _ input: CameraInput, secrets: SecretBox?) async throws -> Camera {
         try await translatingErrors {
             let values = try ColumnValues(input)
+            let streams = try SealedStreams(StreamAddresses(rtspUrl: input.rtspUrl, snapshotUrl: input.snapshotUrl), secrets: secrets)
             let rows = try await connection.query("""
                 INSERT INTO cameras (id, site_id, dvr_id, channel_number, slug, name, location, source_kind, folder_path,
-                    rtsp_url, snapshot_url, device_id, resolution, fps, status, is_active, config)
+                    rtsp_url, snapshot_url, stream_credentials, device_id, resolution, fps, status, is_active, config)
                 VALUES (\(id), \(siteId), \(input.dvrId), \(input.channelNumber), \(values.slug), \(input.name),
-                    \(input.location), \(values.sourceKind), \(values.folderPath), \(input.rtspUrl), \(input.snapshotUrl),
-                    \(values.deviceId), \(input.resolution), \(values.fps), \(values.status), \(values.isActive),
+                    \(input.location), \(values.sourceKind), \(values.folderPath), \(streams.shown.rtspUrl), \(streams.shown.snapshotUrl),
+                    \(streams.sealed), \(values.deviceId), \(input.resolution), \(values.fps), \(values.status), \(values.isActive),
                     \(values.config)::jsonb)
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
@@ -96,14 +99,19 @@ public struct CameraRepository: Sendable {
         }
     }
 
-    public func update(id: UUID, siteId: UUID, _ input: CameraInput) async throws -> Camera? {
+    /// Changes a camera. An address sent back as it was shown (redacted) keeps the stored one.
+    public func update(id: UUID, siteId: UUID, _ input: CameraInput, secrets: SecretBox?) async throws -> Camera? {
         try await translatingErrors {
             let values = try ColumnValues(input)
+            let stored = try await streamAddresses(id: id, secrets: secrets) ?? StreamAddresses(rtspUrl: nil, snapshotUrl: nil)
+            let addresses = StreamAddresses(rtspUrl: input.rtspUrl, snapshotUrl: input.snapshotUrl).keeping(stored)
+            let streams = try SealedStreams(addresses, secrets: secrets)
             let rows = try await connection.query("""
                 UPDATE cameras SET site_id = \(siteId), dvr_id = \(input.dvrId), channel_number = \(input.channelNumber),
                     slug = \(values.slug), name = \(input.name), location = \(input.location),
-                    source_kind = \(values.sourceKind), folder_path = \(values.folderPath), rtsp_url = \(input.rtspUrl),
-                    snapshot_url = \(input.snapshotUrl), device_id = \(values.deviceId), resolution = \(input.resolution),
+                    source_kind = \(values.sourceKind), folder_path = \(values.folderPath), rtsp_url = \(streams.shown.rtspUrl),
+                    snapshot_url = \(streams.shown.snapshotUrl), stream_credentials = \(streams.sealed),
+                    device_id = \(values.deviceId), resolution = \(input.resolution),
                     fps = \(values.fps), status = \(values.status), is_active = \(values.isActive),
                     config = \(values.config)::jsonb
                 WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
@@ -111,6 +119,41 @@ public struct CameraRepository: Sendable {
                 """, logger: logger)
             return try await decode(rows).first
         }
+    }
+
+    /// The camera's stream addresses in full, opened with `secrets`: for the puller that connects.
+    public func streamAddresses(id: UUID, secrets: SecretBox?) async throws -> StreamAddresses? {
+        let rows = try await connection.query("""
+            SELECT rtsp_url, snapshot_url, stream_credentials FROM cameras WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
+            """, logger: logger)
+        for try await (rtsp, snapshot, sealed) in rows.decode((String?, String?, ByteBuffer?).self) {
+            return try SealedStreams.open(shown: StreamAddresses(rtspUrl: rtsp, snapshotUrl: snapshot), sealed: sealed, secrets: secrets)
+        }
+        return nil
+    }
+
+    /// Seals the credentials of addresses stored in clear before they were sealed at rest; how many.
+    @discardableResult
+    public func sealStoredStreamCredentials(secrets: SecretBox) async throws -> Int {
+        let rows = try await connection.query("""
+            SELECT id, rtsp_url, snapshot_url FROM cameras
+            WHERE stream_credentials IS NULL AND (rtsp_url IS NOT NULL OR snapshot_url IS NOT NULL)
+            """, logger: logger)
+        var plain: [(UUID, StreamAddresses)] = []
+        for try await (id, rtsp, snapshot) in rows.decode((UUID, String?, String?).self) {
+            plain.append((id, StreamAddresses(rtspUrl: rtsp, snapshotUrl: snapshot)))
+        }
+        var sealedCount = 0
+        for (id, addresses) in plain where addresses.carriesCredentials {
+            let streams = try SealedStreams(addresses, secrets: secrets)
+            try await connection.query("""
+                UPDATE cameras SET rtsp_url = \(streams.shown.rtspUrl), snapshot_url = \(streams.shown.snapshotUrl),
+                    stream_credentials = \(streams.sealed)
+                WHERE id = \(id)
+                """, logger: logger)
+            sealedCount += 1
+        }
+        return sealedCount
     }
 
     /// Replaces the camera's device token (stored as its SHA-256); the old one stops working at once.
@@ -144,14 +187,26 @@ public struct CameraRepository: Sendable {
         return try await decode(rows).first
     }
 
-    /// The active cameras Vigil pulls frames from (RTSP, MJPEG, snapshot URLs), at every site.
-    public func pulledCameras() async throws -> [Camera] {
+    /// The active cameras Vigil pulls frames from (RTSP, MJPEG, snapshot URLs), at every site,
+    /// with their stream addresses in full (opened with `secrets`): only a puller asks for these.
+    public func pulledCameras(secrets: SecretBox?) async throws -> [Camera] {
         let rows = try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM cameras
             WHERE is_active AND source_kind IN ('rtsp', 'mjpeg', 'http_snapshot')
             ORDER BY id
             """, logger: logger)
-        return try await decode(rows)
+        var cameras: [Camera] = []
+        for camera in try await decode(rows) { cameras.append(try await opened(camera, secrets: secrets)) }
+        return cameras
+    }
+
+    /// `camera` with its stream addresses in full, opened with `secrets`: for connecting to it, never to show.
+    public func opened(_ camera: Camera, secrets: SecretBox?) async throws -> Camera {
+        guard let full = try await streamAddresses(id: camera.id, secrets: secrets) else { return camera }
+        var opened = camera
+        opened.rtspUrl = full.rtspUrl
+        opened.snapshotUrl = full.snapshotUrl
+        return opened
     }
 
     /// Finds a camera by the device id it reports, or else by its slug.
@@ -213,4 +268,56 @@ public struct CameraRepository: Sendable {
         }
         return cameras
     }
+}
+
+/// A camera's stream addresses.
+public struct StreamAddresses: Codable, Equatable, Sendable {
+    public var rtspUrl: String?
+    public var snapshotUrl: String?
+
+    public init(rtspUrl: String?, snapshotUrl: String?) {
+        self.rtspUrl = rtspUrl
+        self.snapshotUrl = snapshotUrl
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case rtspUrl = "rtsp_url", snapshotUrl = "snapshot_url"
+    }
+
+    /// The addresses as anyone may see them: credentials replaced by `***`.
+    public var redacted: StreamAddresses {
+        StreamAddresses(rtspUrl: rtspUrl.map(StreamURL.redactingCredentials), snapshotUrl: snapshotUrl.map(StreamURL.redactingCredentials))
+    }
+
+    public var carriesCredentials: Bool { redacted != self }
+
+    /// These addresses, where one is `stored`'s as shown (redacted) taken to mean `stored`'s own.
+    public func keeping(_ stored: StreamAddresses) -> StreamAddresses {
+        StreamAddresses(rtspUrl: rtspUrl != nil && rtspUrl == stored.redacted.rtspUrl ? stored.rtspUrl : rtspUrl,
+                        snapshotUrl: snapshotUrl != nil && snapshotUrl == stored.redacted.snapshotUrl ? stored.snapshotUrl : snapshotUrl)
+    }
+}
+
+/// What a camera row holds of its addresses: shown (redacted), and whole, sealed.
+struct SealedStreams {
+    var shown: StreamAddresses
+    var sealed: ByteBuffer?
+
+    init(_ addresses: StreamAddresses, secrets: SecretBox?) throws {
+        shown = addresses.redacted
+        guard addresses.carriesCredentials else { return }
+        guard let secrets else { throw StreamSealingUnavailable() }
+        sealed = ByteBuffer(bytes: try secrets.seal(String(decoding: try JSONEncoder().encode(addresses), as: UTF8.self)))
+    }
+
+    static func open(shown: StreamAddresses, sealed: ByteBuffer?, secrets: SecretBox?) throws -> StreamAddresses {
+        guard let sealed, let secrets else { return shown }
+        let text = try secrets.open(Array(sealed.readableBytesView))
+        return try JSONDecoder().decode(StreamAddresses.self, from: Data(text.utf8))
+    }
+}
+
+/// Stream credentials were given where no secret key is at hand to seal them.
+public struct StreamSealingUnavailable: Error, CustomStringConvertible {
+    public var description: String { "stream credentials cannot be stored without Vigil's secret key" }
 }

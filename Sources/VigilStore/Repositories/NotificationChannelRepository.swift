@@ -15,7 +15,7 @@ public struct NotificationChannelRepository: Sendable {
     }
 
     private static let columns = """
-        id, name, channel_type, config::text, credential_encrypted IS NOT NULL, is_active, created_by, created_at, updated_at
+        id, name, channel_type, config::text, credential_encrypted IS NOT NULL, is_active, created_by, created_at, updated_at, site_id
         """
 
     public func list() async throws -> [NotificationChannel] {
@@ -41,9 +41,9 @@ public struct NotificationChannelRepository: Sendable {
     public func create(id: UUID, _ input: NotificationChannelInput, sealedCredential: [UInt8]?, createdBy: UUID?) async throws -> NotificationChannel {
         try await translatingErrors {
             let rows = try await connection.query("""
-                INSERT INTO notification_channels (id, name, channel_type, config, credential_encrypted, is_active, created_by)
+                INSERT INTO notification_channels (id, name, channel_type, config, credential_encrypted, is_active, created_by, site_id)
                 VALUES (\(id), \(input.name), \(input.channelType.rawValue), \(try (input.config ?? .object([:])).jsonText())::jsonb,
-                        \(sealedCredential.map { ByteBuffer(bytes: $0) }), \(input.isActive ?? true), \(createdBy))
+                        \(sealedCredential.map { ByteBuffer(bytes: $0) }), \(input.isActive ?? true), \(createdBy), \(input.siteId))
                 RETURNING \(unescaped: Self.columns)
                 """, logger: logger)
             return try await decode(rows)[0]
@@ -57,6 +57,7 @@ public struct NotificationChannelRepository: Sendable {
                 UPDATE notification_channels SET
                     name = \(input.name), channel_type = \(input.channelType.rawValue),
                     config = \(try (input.config ?? .object([:])).jsonText())::jsonb, is_active = \(input.isActive ?? true),
+                    site_id = \(input.siteId),
                     credential_encrypted = COALESCE(\(sealedCredential.map { ByteBuffer(bytes: $0) }), credential_encrypted)
                 WHERE id = \(id)
                 RETURNING \(unescaped: Self.columns)
@@ -77,12 +78,12 @@ public struct NotificationChannelRepository: Sendable {
 
     private func decode(_ rows: PostgresRowSequence) async throws -> [NotificationChannel] {
         var channels: [NotificationChannel] = []
-        for try await (id, name, type, config, hasCredential, active, createdBy, created, updated)
-            in rows.decode((UUID, String, String, String, Bool, Bool, UUID?, Date, Date).self) {
+        for try await (id, name, type, config, hasCredential, active, createdBy, created, updated, site)
+            in rows.decode((UUID, String, String, String, Bool, Bool, UUID?, Date, Date, UUID?).self) {
             guard let type = ChannelType(rawValue: type) else { continue }
             channels.append(NotificationChannel(id: id, name: name, channelType: type, config: try JSONValue(jsonText: config),
                                                 hasCredential: hasCredential, isActive: active, createdBy: createdBy, createdAt: created,
-                                                updatedAt: updated))
+                                                updatedAt: updated, siteId: site))
         }
         return channels
     }
