@@ -145,7 +145,8 @@ public enum VigilApplication {
         AlertsController(database: database, audit: audit, now: services.now).addRoutes(to: api)
         NotificationChannelsController(database: database, ids: services.ids, secrets: services.secrets, audit: audit, now: services.now,
                                        linkBase: services.linkBase).addRoutes(to: api)
-        LiveController(feed: services.liveFeed, database: database).addRoutes(to: api)
+        LiveController(feed: services.liveFeed, database: database,
+                       credentials: CredentialCheck(database: database, sessionDriver: sessionDriver, now: services.now)).addRoutes(to: api)
         PersonsController(database: database, ids: services.ids, audit: audit, media: services.media, faces: services.faceEngine,
                           now: services.now).addRoutes(to: api)
         FaceClustersController(database: database, ids: services.ids, audit: audit).addRoutes(to: api)

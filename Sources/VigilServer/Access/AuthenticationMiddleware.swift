@@ -29,17 +29,19 @@ struct AuthenticationMiddleware: RouterMiddleware {
         if let token = request.headers[.xDeviceToken] ?? bearer.flatMap({ $0.hasPrefix(APIKeyToken.deviceTokenPrefix) ? $0 : nil }) {
             let camera = try await camera(deviceToken: token, request: request, context: context)
             context.deviceCamera = camera
-            context.principal = Principal(kind: .device, id: camera.id, name: camera.slug, role: "device",
-                                          permissions: PermissionMatrix(granted: [.ingestWrite]), siteScope: .allSites)
+            context.principal = CredentialCheck.principal(of: camera)
+            context.credential = .deviceToken(token)
         } else if let key = request.headers[.xAPIKey] ?? bearer.flatMap({ $0.hasPrefix(APIKeyToken.prefix) ? $0 : nil }) {
             context.principal = try await APIKeyCheck(database: database, audit: audit, now: now)
                 .principal(key: key, request: request, context: context)
+            context.credential = .apiKey(key)
         } else if let token = bearer {
             guard let session = try await sessionDriver.get(key: SessionSettings.keyPrefix + token, as: UserSession.self),
                   let principal = try await principal(session: session) else {
                 throw Self.invalidSession
             }
             context.principal = principal
+            context.credential = .session(token)
         } else if let session = context.sessions.session {
             guard let principal = try await principal(session: session) else {
                 context.sessions.clearSession()
@@ -54,6 +56,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
                                message: "A change signed in by cookie must come from Vigil's own pages (same origin).")
             }
             context.principal = principal
+            context.credential = request.cookies[SessionSettings.cookieName].map { .session($0.value) }
         }
         if let principal = context.principal {
             context.logger[metadataKey: "actor"] = .string(principal.actor)
@@ -83,13 +86,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     /// The signed-in user of a session, if the account still exists and is active.
     private func principal(session: UserSession) async throws -> Principal? {
-        let credentials = try await database.read {
-            try await UserRepository($0, logger: Logger(label: "vigil.auth")).credentials(id: session.userId)
-        }
-        guard let credentials, credentials.user.isActive else { return nil }
-        let user = credentials.user
-        return Principal(kind: .user, id: user.id, name: user.username, role: user.role, permissions: credentials.permissions,
-                         siteScope: user.role == Role.superAdminName ? .allSites : .assignedTo(userId: user.id))
+        try await CredentialCheck(database: database, sessionDriver: sessionDriver, now: now).principal(of: session)
     }
 
     static func isSafe(_ method: HTTPRequest.Method) -> Bool {
@@ -262,4 +259,52 @@ extension HTTPField.Name {
     static let xDeviceToken = Self("X-Device-Token")!
     static let xForwardedHost = Self("X-Forwarded-Host")!
     static let secFetchSite = Self("Sec-Fetch-Site")!
+}
+
+/// Works out, again, whom a credential stands for now: a session's user while the session lasts
+/// and the user is active, a key while it is not revoked or expired, a camera's token while the
+/// camera has it. The middleware asks once per request; a live connection asks every few seconds,
+/// so a signed-out user, a revoked key or a change of sites ends it.
+struct CredentialCheck: Sendable {
+    let database: Database
+    let sessionDriver: PostgresSessionDriver
+    let now: @Sendable () -> Date
+
+    func principal(of credential: PresentedCredential) async throws -> Principal? {
+        let logger = Logger(label: "vigil.auth")
+        switch credential {
+        case .session(let token):
+            guard let session = try await sessionDriver.get(key: SessionSettings.keyPrefix + token, as: UserSession.self) else { return nil }
+            return try await principal(of: session)
+        case .apiKey(let key):
+            let now = now()
+            return try await database.read { try await APIKeyRepository($0, logger: logger).authenticate(key: key, now: now) }
+        case .deviceToken(let token):
+            return try await database.read { try await CameraRepository($0, logger: logger).find(deviceToken: token) }.map(Self.principal(of:))
+        }
+    }
+
+    /// The signed-in user of a session, if the account still exists and is active.
+    func principal(of session: UserSession) async throws -> Principal? {
+        let credentials = try await database.read {
+            try await UserRepository($0, logger: Logger(label: "vigil.auth")).credentials(id: session.userId)
+        }
+        guard let credentials, credentials.user.isActive else { return nil }
+        let user = credentials.user
+        return Principal(kind: .user, id: user.id, name: user.username, role: user.role, permissions: credentials.permissions,
+                         siteScope: user.role == Role.superAdminName ? .allSites : .assignedTo(userId: user.id))
+    }
+
+    /// A camera sending with its device token: its own frames and nothing else.
+    static func principal(of camera: Camera) -> Principal {
+        Principal(kind: .device, id: camera.id, name: camera.slug, role: "device",
+                  permissions: PermissionMatrix(granted: [.ingestWrite]), siteScope: .allSites)
+    }
+}
+
+/// The credential a request came with, kept so that a long-lived connection can be checked again.
+public enum PresentedCredential: Sendable, Equatable {
+    case session(String)
+    case apiKey(String)
+    case deviceToken(String)
 }

@@ -30,6 +30,8 @@ public struct VigilRequestContext: RequestContext, SessionRequestContext, WebSoc
     public var requestId: String = ""
     /// Who is calling, once authenticated.
     public var principal: Principal?
+    /// The credential the principal was found by (a live connection checks it again).
+    public var credential: PresentedCredential?
     /// For a device principal: its camera, as authentication found it.
     public var deviceCamera: Camera?
     /// The client's address, for the audit log and login throttling.

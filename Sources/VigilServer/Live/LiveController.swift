@@ -12,6 +12,11 @@ import VigilStore
 struct LiveController {
     let feed: LiveFeed
     let database: Database
+    /// Checks the connection's credential again while it is open.
+    let credentials: CredentialCheck
+    /// How often: a signed-out user, a revoked key, a disabled account or new sites end the
+    /// connection within this.
+    var recheckInterval: Duration = .seconds(2)
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.ws("/ws", .permission(.eventsRead), shouldUpgrade: { request, _ in
@@ -39,10 +44,36 @@ struct LiveController {
                 }
                 // What the client sends is not used; reading it notices the client going away.
                 group.addTask { for try await _ in inbound {} }
+                // The connection lasts only as long as what opened it.
+                let requestContext = context.requestContext
+                group.addTask {
+                    while true {
+                        try await Task.sleep(for: recheckInterval)
+                        if try await !stillEntitled(requestContext, to: audience) {
+                            try await outbound.close(.policyViolation, reason: "signed out, revoked, or no longer allowed")
+                            return
+                        }
+                    }
+                }
                 try await group.next()
                 group.cancelAll()
             }
         })
+    }
+
+    /// Whether the credential the connection was opened with still gives a principal that may
+    /// read events, and the same sites. A database that does not answer keeps the connection: the
+    /// next check decides.
+    private func stillEntitled(_ context: VigilRequestContext, to audience: LiveFeed.Audience) async throws -> Bool {
+        guard let credential = context.credential else { return false }
+        do {
+            guard let principal = try await credentials.principal(of: credential), principal.allows(.eventsRead) else { return false }
+            var now = context
+            now.principal = principal
+            return try await self.audience(of: now) == audience
+        } catch is DatabaseUnavailable {
+            return true
+        }
     }
 
     private func audience(of context: VigilRequestContext) async throws -> LiveFeed.Audience {
