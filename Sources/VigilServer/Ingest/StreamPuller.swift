@@ -204,13 +204,13 @@ final class StreamSupervisor: Service {
     let writer: CaptureWriter
     let database: Database
     /// Opens the cameras' sealed stream addresses, which only the pullers see whole.
-    let secrets: SecretBox?
+    let secrets: SecretBox
     let backoff: ReconnectBackoff
     let refreshInterval: Duration
     let now: @Sendable () -> Date
     let logger: Logger
 
-    init(writer: CaptureWriter, database: Database, secrets: SecretBox?, backoff: ReconnectBackoff = ReconnectBackoff(),
+    init(writer: CaptureWriter, database: Database, secrets: SecretBox, backoff: ReconnectBackoff = ReconnectBackoff(),
          refreshInterval: Duration = .seconds(15), now: @escaping @Sendable () -> Date, logger: Logger) {
         self.writer = writer
         self.database = database

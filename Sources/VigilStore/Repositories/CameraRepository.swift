@@ -100,7 +100,7 @@ public struct CameraRepository: Sendable {
     }
 
     /// Changes a camera. An address sent back as it was shown (redacted) keeps the stored one.
-    public func update(id: UUID, siteId: UUID, _ input: CameraInput, secrets: SecretBox?) async throws -> Camera? {
+    public func update(id: UUID, siteId: UUID, _ input: CameraInput, secrets: SecretBox) async throws -> Camera? {
         try await translatingErrors {
             let values = try ColumnValues(input)
             let stored = try await streamAddresses(id: id, secrets: secrets) ?? StreamAddresses(rtspUrl: nil, snapshotUrl: nil)
@@ -122,7 +122,7 @@ public struct CameraRepository: Sendable {
     }
 
     /// The camera's stream addresses in full, opened with `secrets`: for the puller that connects.
-    public func streamAddresses(id: UUID, secrets: SecretBox?) async throws -> StreamAddresses? {
+    public func streamAddresses(id: UUID, secrets: SecretBox) async throws -> StreamAddresses? {
         let rows = try await connection.query("""
             SELECT rtsp_url, snapshot_url, stream_credentials FROM cameras WHERE id = \(id) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)
             """, logger: logger)
@@ -189,7 +189,7 @@ public struct CameraRepository: Sendable {
 
     /// The active cameras Vigil pulls frames from (RTSP, MJPEG, snapshot URLs), at every site,
     /// with their stream addresses in full (opened with `secrets`): only a puller asks for these.
-    public func pulledCameras(secrets: SecretBox?) async throws -> [Camera] {
+    public func pulledCameras(secrets: SecretBox) async throws -> [Camera] {
         let rows = try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM cameras
             WHERE is_active AND source_kind IN ('rtsp', 'mjpeg', 'http_snapshot')
@@ -201,7 +201,7 @@ public struct CameraRepository: Sendable {
     }
 
     /// `camera` with its stream addresses in full, opened with `secrets`: for connecting to it, never to show.
-    public func opened(_ camera: Camera, secrets: SecretBox?) async throws -> Camera {
+    public func opened(_ camera: Camera, secrets: SecretBox) async throws -> Camera {
         guard let full = try await streamAddresses(id: camera.id, secrets: secrets) else { return camera }
         var opened = camera
         opened.rtspUrl = full.rtspUrl
@@ -310,8 +310,8 @@ struct SealedStreams {
         sealed = ByteBuffer(bytes: try secrets.seal(String(decoding: try JSONEncoder().encode(addresses), as: UTF8.self)))
     }
 
-    static func open(shown: StreamAddresses, sealed: ByteBuffer?, secrets: SecretBox?) throws -> StreamAddresses {
-        guard let sealed, let secrets else { return shown }
+    static func open(shown: StreamAddresses, sealed: ByteBuffer?, secrets: SecretBox) throws -> StreamAddresses {
+        guard let sealed else { return shown }
         let text = try secrets.open(Array(sealed.readableBytesView))
         return try JSONDecoder().decode(StreamAddresses.self, from: Data(text.utf8))
     }
