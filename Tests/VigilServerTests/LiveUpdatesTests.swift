@@ -127,7 +127,7 @@ struct LiveUpdatesTests {
         }
     }
 
-    @Test("a live connection ends within seconds when its session ends, its key is revoked, or its user's sites change")
+    @Test("a live connection is closed by the server when its session ends, its key is revoked, or its user's sites change")
     func followsTheCredential() async throws {
         try await TestApp.run(live: true) { app in
             let port = try #require(app.client.port)
@@ -135,37 +135,35 @@ struct LiveUpdatesTests {
             let site = try #require(try await app.call(.post, "/api/v1/sites", json: #"{"name":"Depot"}"#).string("id"))
             let user = try await AccessControlTests().makeUser(app, username: "sid", role: "viewer")
             try await app.database.execute("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(user.id), \(UUID(uuidString: site)!))")
-            /// Opens the feed with `headers`, does `change` once it says hello, and returns how long
-            /// the server took to close it after the change.
-            func closes(_ headers: HTTPFields, after change: @escaping @Sendable () async throws -> Void) async throws -> Duration {
+            /// Opens the feed with `headers`, does `change` once it says hello, and waits for the
+            /// server to close the connection (the client never does; a connection left open fails
+            /// the test when `listen` gives up). The close frame's code.
+            func closes(_ headers: HTTPFields, after change: @escaping @Sendable () async throws -> Void) async throws -> Bool {
                 let inbox = Inbox()
-                let changed = Mutex<ContinuousClock.Instant?>(nil)
-                async let closed = Self.listen(url, headers: headers, inbox: inbox, timeout: .seconds(30)) { _ in false }
+                async let closed = Self.listen(url, headers: headers, inbox: inbox, timeout: .seconds(60)) { _ in false }
                 try await eventually("the client is connected") { inbox.types.contains("hello") }
                 try await change()
-                changed.withLock { $0 = .now }
-                _ = try await closed
-                return ContinuousClock.now - (changed.withLock { $0 } ?? .now)
+                return try await closed?.closeCode == .policyViolation
             }
             let token = try #require(try await AccessControlTests().login(app, "sid", "correct horse battery").string("token"))
             let signedOut = try await closes([.authorization: "Bearer \(token)"]) {
                 let status = try await app.call(.post, "/api/v1/auth/logout", as: .bearer(token)).status
                 #expect(status == .noContent)
             }
-            #expect(signedOut < .seconds(5), "signed out: closed after \(signedOut)")
+            #expect(signedOut, "signed out: closed as a policy violation (1008)")
 
             let again = try #require(try await AccessControlTests().login(app, "sid", "correct horse battery").string("token"))
             let moved = try await closes([.authorization: "Bearer \(again)"]) {
                 try await app.database.execute("DELETE FROM user_site_assignments WHERE user_id = \(user.id)")
             }
-            #expect(moved < .seconds(5), "sites changed: closed after \(moved)")
+            #expect(moved, "sites changed")
 
             let key = try await app.apiKey(role: "viewer", name: "dashboard")
             let revoked = try await closes([.xAPIKeyForTests: key]) {
                 _ = try await Accounts.revokeAPIKey(reference: APIKeyToken.displayPrefix(key), actor: "tests", database: app.database,
                                                     logger: TestApp.logger)
             }
-            #expect(revoked < .seconds(5), "key revoked: closed after \(revoked)")
+            #expect(revoked, "key revoked")
         }
     }
 

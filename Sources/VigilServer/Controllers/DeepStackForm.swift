@@ -84,6 +84,8 @@ struct DeepStackForms: Sendable {
     func read(_ request: Request, context: VigilRequestContext, permission: Permission) async throws
         -> Result<(MultipartFormData, VigilRequestContext), Failure> {
         guard let encoding = Encoding(contentType: request.headers[.contentType] ?? "") else {
+            // No form, so no key in it either: a caller not yet known is told to authenticate first.
+            if context.principal == nil && !isOpen(context.remoteAddress) { return .failure(Self.keyRequired) }
             return .failure(Failure(.badRequest, "Send the form as multipart/form-data (with the picture as 'image') or application/x-www-form-urlencoded."))
         }
         var context = context
@@ -108,16 +110,15 @@ struct DeepStackForms: Sendable {
                     } catch let error as APIError {
                         return .failure(Failure(error.status, error.message))
                     }
-                } else if let address = context.remoteAddress, openTo.contains(where: { $0.contains(address) }) {
+                } else if isOpen(context.remoteAddress), let address = context.remoteAddress {
                     try await audit.recordSampled(AuditEntry(actor: "network:\(address)", action: "deepstack_keyless_access",
                                                              resourceType: "vision", details: .object(["path": .string(request.uri.path)])),
                                                   context: context, database: apiKeys.database)
                     context.principal = Principal(kind: .network, id: Self.openNetworkId, name: address, role: "deepstack_open",
                                                   permissions: Self.openPermissions, siteScope: .allSites)
                 } else {
-                    return .failure(Failure(.unauthorized, ended
-                        ? "Send an API key in X-API-Key, Authorization: Bearer, or the form field api_key."
-                        : "Send the API key in X-API-Key or Authorization: Bearer, or as a form field before the image."))
+                    return .failure(ended ? Self.keyRequired
+                        : Failure(.unauthorized, "Send the API key in X-API-Key or Authorization: Bearer, or as a form field before the image."))
                 }
             }
             guard context.principal?.allows(permission) == true else {
@@ -131,6 +132,14 @@ struct DeepStackForms: Sendable {
         } catch let problem as MultipartFormData.Problem {
             return .failure(Failure(.badRequest, "The multipart body is malformed: \(problem)."))
         }
+    }
+
+    static let keyRequired = Failure(.unauthorized, "Send an API key in X-API-Key, Authorization: Bearer, or the form field api_key.")
+
+    /// Whether callers from `address` need no key.
+    func isOpen(_ address: String?) -> Bool {
+        guard let address else { return false }
+        return openTo.contains { $0.contains(address) }
     }
 
     /// The id of every key-less caller (no row exists for them; the audit names their address).
