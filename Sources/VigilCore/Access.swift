@@ -237,7 +237,7 @@ public struct UserInput: Codable, Hashable, Sendable, StrictInput {
         report.check((3...50).contains(username.count) && username.allSatisfy { allowed.contains($0) },
                      "username", "must be 3 to 50 letters, digits, '.', '_' or '-'")
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
-        report.check(email.count <= 255 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !email.contains(" "),
+        report.check(email.storedLength <= 255 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !email.contains(" "),
                      "email", "must be an email address")
         if let password {
             for problem in Self.passwordProblems(password) { report.add("password", problem) }

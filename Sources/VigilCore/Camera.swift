@@ -155,8 +155,8 @@ public struct CameraInput: Codable, Hashable, Sendable, StrictInput {
         report.checkName(name, field: "name", maxLength: 100)
         report.check(!resolvedSlug.isEmpty, slug == nil ? "name" : "slug",
                      "must contain at least one letter or digit, from which the camera's slug is made")
-        report.check(resolvedSlug.count <= 100, "slug", "must be at most 100 characters")
-        report.check((location?.count ?? 0) <= 200, "location", "must be at most 200 characters")
+        report.check(resolvedSlug.storedLength <= 100, "slug", "must be at most 100 characters")
+        report.check((location?.storedLength ?? 0) <= 200, "location", "must be at most 200 characters")
         if let channelNumber {
             report.check(channelNumber >= 0, "channel_number", "must not be negative")
         }
@@ -174,7 +174,7 @@ public struct CameraInput: Codable, Hashable, Sendable, StrictInput {
             _ = FaceSettings().applying(cameraConfig: config, report: &report)
         }
         if let deviceId {
-            report.check(!deviceId.isEmpty && deviceId.count <= 100, "device_id", "must be 1 to 100 characters")
+            report.check(!deviceId.isEmpty && deviceId.storedLength <= 100, "device_id", "must be 1 to 100 characters")
         }
         if let rtspUrl {
             report.check(["rtsp", "rtsps"].contains(StreamURL.scheme(of: rtspUrl) ?? ""), "rtsp_url",
@@ -194,7 +194,7 @@ public struct CameraInput: Codable, Hashable, Sendable, StrictInput {
             break
         }
         if let folderPath {
-            report.check(!folderPath.isEmpty && folderPath.count <= 1000, "folder_path", "must be 1 to 1000 characters")
+            report.check(!folderPath.isEmpty && folderPath.storedLength <= 1000, "folder_path", "must be 1 to 1000 characters")
             report.check(!folderPath.split(separator: "/").contains(".."), "folder_path", "must not contain '..'")
         }
         return report

@@ -101,11 +101,11 @@ public struct DVRInput: Codable, Hashable, Sendable, StrictInput {
     public func validate() -> ValidationReport {
         var report = ValidationReport()
         report.checkName(name, field: "name", maxLength: 100)
-        report.check((brand?.count ?? 0) <= 50, "brand", "must be at most 50 characters")
-        report.check((model?.count ?? 0) <= 100, "model", "must be at most 100 characters")
-        report.check((firmwareVersion?.count ?? 0) <= 50, "firmware_version", "must be at most 50 characters")
-        report.check((username?.count ?? 0) <= 255, "username", "must be at most 255 characters")
-        report.check((password?.count ?? 0) <= 255, "password", "must be at most 255 characters")
+        report.check((brand?.storedLength ?? 0) <= 50, "brand", "must be at most 50 characters")
+        report.check((model?.storedLength ?? 0) <= 100, "model", "must be at most 100 characters")
+        report.check((firmwareVersion?.storedLength ?? 0) <= 50, "firmware_version", "must be at most 50 characters")
+        report.check((username?.storedLength ?? 0) <= 255, "username", "must be at most 255 characters")
+        report.check((password?.storedLength ?? 0) <= 255, "password", "must be at most 255 characters")
         report.check(IPAddress.isValid(ipAddress), "ip_address", "'\(ipAddress)' is not an IPv4 or IPv6 address")
         for (name, port) in (ports ?? [:]).sorted(by: { $0.key < $1.key }) {
             report.check((1...65535).contains(port), "ports.\(name)", "must be a port number from 1 to 65535; got \(port)")

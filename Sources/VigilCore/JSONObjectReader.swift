@@ -31,7 +31,7 @@ public struct JSONObjectReader {
             report.add(path(key), "must be text")
             return nil
         }
-        guard text.count <= maxLength else {
+        guard text.storedLength <= maxLength else {
             report.add(path(key), "must be at most \(maxLength) characters")
             return nil
         }

@@ -28,6 +28,29 @@ public enum JSONValue: Hashable, Sendable {
         return nil
     }
 
+    /// The path of the first string (member name or value) that holds U+0000, which no text column
+    /// can store; nil when there is none. `"name"`, `"tags[2]"`.
+    public func pathOfNULText(at path: String = "") -> String? {
+        switch self {
+        case .string(let text):
+            return text.utf8.contains(0) ? (path.isEmpty ? "body" : path) : nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = item.pathOfNULText(at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        case .object(let members):
+            for (key, value) in members.sorted(by: { $0.key < $1.key }) {
+                let memberPath = path.isEmpty ? key : "\(path).\(key)"
+                if key.utf8.contains(0) { return path.isEmpty ? "body" : path }
+                if let found = value.pathOfNULText(at: memberPath) { return found }
+            }
+            return nil
+        case .null, .bool, .number:
+            return nil
+        }
+    }
+
     /// Applies an RFC 7396 JSON merge patch: members of an object patch replace or (when `null`)
     /// remove the target's members, recursively; any other patch replaces the target.
     public func merging(patch: JSONValue) -> JSONValue {

@@ -33,9 +33,9 @@ public struct MultipartFormData: Sendable {
         parts.first { $0.name == name }
     }
 
-    /// The text value of a field, if present and UTF-8.
+    /// The text value of a field, if present, UTF-8 and free of U+0000 (which no text column stores).
     public func text(_ name: String) -> String? {
-        part(named: name).flatMap { String(validating: $0.body, as: UTF8.self) }
+        part(named: name).flatMap { $0.body.contains(0) ? nil : String(validating: $0.body, as: UTF8.self) }
     }
 
     /// The boundary of a `multipart/form-data; boundary=...` content type.

@@ -58,7 +58,7 @@ public struct SiteInput: Codable, Hashable, Sendable, StrictInput {
     public func validate() -> ValidationReport {
         var report = ValidationReport()
         report.checkName(name, field: "name", maxLength: 100)
-        report.check((address?.count ?? 0) <= 2000, "address", "must be at most 2000 characters")
+        report.check((address?.storedLength ?? 0) <= 2000, "address", "must be at most 2000 characters")
         report.check(TimeZone(identifier: resolvedTimezone) != nil, "timezone",
                      "'\(resolvedTimezone)' is not a known IANA time zone (for example Europe/London)")
         if let vpnConfig {
@@ -78,7 +78,7 @@ extension ValidationReport {
     mutating func checkName(_ name: String, field: String, maxLength: Int) {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         check(!trimmed.isEmpty, field, "must not be empty")
-        check(name.count <= maxLength, field, "must be at most \(maxLength) characters")
+        check(name.storedLength <= maxLength, field, "must be at most \(maxLength) characters")
         check(trimmed == name, field, "must not start or end with spaces")
     }
 }

@@ -31,3 +31,10 @@ public struct ValidationReport: Sendable {
         problems.append(contentsOf: other.problems)
     }
 }
+
+extension StringProtocol {
+    /// The length PostgreSQL gives this text (Unicode code points), which is what a column's limit
+    /// counts. One Swift `Character` may be several code points (an `e` and a combining accent), so
+    /// `count` would let text through that the column then refuses.
+    public var storedLength: Int { unicodeScalars.count }
+}

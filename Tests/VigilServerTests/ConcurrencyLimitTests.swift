@@ -17,4 +17,17 @@ struct ConcurrencyLimitTests {
         }
         #expect(granted == 4, "100 tasks at once: exactly the four free slots")
     }
+
+    @Test("run answers 429 too_busy with Retry-After when every slot is taken, and frees its slot when the work throws")
+    func run() async throws {
+        let limit = ConcurrencyLimit(maximum: 1)
+        #expect(limit.tryAcquire())
+        let refusal = await #expect(throws: APIError.self) { try await limit.run(tooBusyWith: "photos being enrolled") { 1 } }
+        #expect(refusal?.status == .tooManyRequests && refusal?.code == "too_busy" && refusal?.retryAfter == 1)
+        #expect(refusal?.message.contains("photos being enrolled") == true)
+        limit.release()
+        struct Failed: Error {}
+        await #expect(throws: Failed.self) { try await limit.run(tooBusyWith: "frames") { throw Failed() } }
+        #expect(try await limit.run(tooBusyWith: "frames") { 2 } == 2, "the failed work gave its slot back")
+    }
 }

@@ -29,6 +29,26 @@ struct EventsAPITests {
         }
     }
 
+    @Test("text no column can store is refused with a 4xx naming it, never a 500: NUL in a body or a query (a path is not decoded); a name longer in code points than in characters")
+    func textTheDatabaseCannotStore() async throws {
+        try await TestApp.run { app in
+            let nul = try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Gate","location":"by the \u0000 door"}"#)
+            #expect(nul.status == .badRequest && nul.errorCode == "invalid_text" && nul.text.contains("location"), "\(nul.text)")
+            let key = try await app.call(.post, "/api/v1/api-keys", json: #"{"name":"cam","role":"operator\u0000"}"#)
+            #expect(key.status == .badRequest && key.errorCode == "invalid_text", "\(key.text)")
+            let query = try await app.call(.get, "/api/v1/persons?search=a%00b")
+            #expect(query.status == .badRequest && query.errorCode == "invalid_parameter", "\(query.text)")
+            let path = try await app.call(.get, "/api/v1/cameras/gate%00")
+            #expect(path.status == .notFound && path.errorCode == "camera_not_found", "a path is not decoded: \(path.text)")
+            // 100 characters, 200 code points: an e and a combining acute accent each.
+            let accented = String(repeating: "e\u{301}", count: 100)
+            #expect(accented.count == 100)
+            let long = try await app.call(.post, "/api/v1/cameras", json: #"{"name":"Gate","location":"\#(String(repeating: accented, count: 2))"}"#)
+            #expect(long.status == .unprocessableContent && long.text.contains("location"), "\(long.text)")
+            #expect(try await app.call(.get, "/api/v1/cameras").status == .ok)
+        }
+    }
+
     /// Inserts an event of `camera` that started `minutesAgo` before the test clock's now.
     @discardableResult
     func seed(_ app: TestApp, camera: String, minutesAgo: Double, type: String = "human_detected", risk: Int = 40,

@@ -7,72 +7,11 @@ import VigilCore
 import VigilTestSupport
 
 /// Vigil as a released server meets what it did not write: hostile files sent to every route that
-/// takes an image, and the DeepStack client library from PyPI, on a `vigil serve` process whose
-/// memory is measured from outside.
-@Suite("Hostile files and real DeepStack clients, against a running server")
+/// takes an image, the DeepStack client library from PyPI, and schemathesis reading its API
+/// document, on a `vigil serve` process whose memory is measured from outside. One at a time: each
+/// is a whole server with its own database, and together they would starve the other tests.
+@Suite("Against a running server: hostile files, real DeepStack clients, the API document", .serialized)
 struct HostileInputTests {
-    /// A running `vigil serve` with its first administrator and the keys the tests call with.
-    struct Server {
-        let process: LaunchedProcess
-        let port: Int
-        let data: URL
-        let detectorKey: String
-        let operatorKey: String
-
-        var base: String { "http://127.0.0.1:\(port)" }
-
-        static func start(_ extra: [String: String] = [:]) async throws -> Server {
-            let data = try TestPaths.temporaryFolder("vigil-hostile")
-            let port = try freeLocalPort()
-            let environment = ["VIGIL_DATA_DIR": data.path, "VIGIL_PORT": "\(port)", "VIGIL_INFERENCE_THREADS": "1"]
-                .merging(extra) { $1 }
-            let process = try LaunchedProcess.launch(TestPaths.vigilExecutable, ["serve"], environment: environment)
-            do {
-                try await ProcessTests().waitUntilReady(port: port, process)
-                let passwordFile = data.appendingPathComponent("password.txt")
-                try "correct horse battery".write(to: passwordFile, atomically: true, encoding: .utf8)
-                let admin = try await LaunchedProcess.run(TestPaths.vigilExecutable, [
-                    "user", "create", "--admin", "--username", "owner", "--email", "owner@example.test", "--password-file", passwordFile.path,
-                ], environment: environment)
-                #expect(admin.status == 0, "\(admin.output)")
-                func key(_ role: String) async throws -> String {
-                    let run = try await LaunchedProcess.run(TestPaths.vigilExecutable, ["apikey", "create", "--name", role, "--role", role],
-                                                            environment: environment)
-                    return try #require(run.output.split(separator: "\n").map(String.init).first { $0.hasPrefix("vgl_") }, "\(run.output)")
-                }
-                return Server(process: process, port: port, data: data, detectorKey: try await key("api_client"),
-                              operatorKey: try await key("operator"))
-            } catch {
-                process.signal(SIGKILL)
-                throw error
-            }
-        }
-
-        func stop() async throws {
-            process.signal(SIGTERM)
-            _ = try await process.waitForExit(timeout: .seconds(30))
-            try? FileManager.default.removeItem(at: data)
-        }
-
-        /// The most memory the server has held so far (`VmHWM`), in bytes.
-        var peakResidentBytes: Int {
-            let status = (try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8)) ?? ""
-            let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
-            return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
-        }
-
-        func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws
-            -> (status: Int, body: String) {
-            var request = HTTPClientRequest(url: base + path)
-            request.method = method
-            for (name, value) in headers { request.headers.add(name: name, value: value) }
-            if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
-            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-            return (Int(response.status.code), text)
-        }
-    }
-
     /// Files no camera should send, each with what it is.
     static func corpus() throws -> [(name: String, bytes: [UInt8])] {
         let photo = try TestImages.photoBytes("person.jpg")
@@ -107,7 +46,7 @@ struct HostileInputTests {
     @Test("every route that takes an image answers a hostile file with a 4xx; the server stays ready under 400 MiB; a trickled header is cut off",
           .timeLimit(.minutes(6)))
     func hostileFiles() async throws {
-        let server = try await Server.start(["VIGIL_HTTP_IDLE_TIMEOUT": "3"])
+        let server = try await RunningServer.start(["VIGIL_HTTP_IDLE_TIMEOUT": "3"])
         defer { server.process.signal(SIGKILL) }
         let camera = try await server.send(.POST, "/api/v1/cameras", body: Array(#"{"name":"Porch"}"#.utf8),
                                            headers: [("X-API-Key", server.operatorKey), ("Content-Type", "application/json")])
@@ -170,10 +109,42 @@ struct HostileInputTests {
         try await server.stop()
     }
 
+    @Test("a camera's stream password appears in no log line of the server, at debug level, while it fails to connect and is changed",
+          .timeLimit(.minutes(3)))
+    func streamSecretsStayOutOfTheLog() async throws {
+        let server = try await RunningServer.start(["VIGIL_LOG_LEVEL": "debug"])
+        defer { server.process.signal(SIGKILL) }
+        let json = [("X-API-Key", try await server.key(role: "admin")), ("Content-Type", "application/json")]
+        let (rtspPort, snapshotPort) = (try freeLocalPort(), try freeLocalPort())
+        let rtsp = try await server.send(.POST, "/api/v1/cameras", body: Array("""
+            {"name":"Gate","source_kind":"rtsp","rtsp_url":"rtsp://admin:S3cretPw@127.0.0.1:\(rtspPort)/live"}
+            """.utf8), headers: json)
+        #expect(rtsp.status == 201, "\(rtsp.body)")
+        let snapshot = try await server.send(.POST, "/api/v1/cameras", body: Array("""
+            {"name":"Till","source_kind":"http_snapshot","snapshot_url":"http://127.0.0.1:\(snapshotPort)/snap.cgi?usr=admin&pwd=S3cretQ"}
+            """.utf8), headers: json)
+        let snapshotId = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(snapshot.body.utf8)).objectValue?["id"]?.stringValue)
+        let rtspId = try #require(try JSONDecoder().decode(JSONValue.self, from: Data(rtsp.body.utf8)).objectValue?["id"]?.stringValue)
+        let changed = try await server.send(.PATCH, "/api/v1/cameras/\(rtspId)", body: Array("""
+            {"rtsp_url":"rtsp://admin:N3wSecret@127.0.0.1:\(rtspPort)/live"}
+            """.utf8), headers: json)
+        #expect(changed.status == 200, "\(changed.body)")
+        #expect(try await server.send(.GET, "/api/v1/cameras/\(snapshotId)/snapshot", headers: json).status == 502)
+        try await eventually("both cameras' failures to connect are logged", timeout: .seconds(90), interval: .milliseconds(500)) {
+            let log = server.process.output
+            return log.contains("camera unreachable") && log.contains(rtspId) && log.contains(snapshotId)
+        }
+        let log = server.process.output
+        for secret in ["S3cretPw", "N3wSecret", "S3cretQ"] {
+            #expect(!log.contains(secret), "\(secret) is in the log:\n\(log.split(separator: "\n").filter { $0.contains(secret) }.prefix(3).joined(separator: "\n"))")
+        }
+        try await server.stop()
+    }
+
     @Test("the DeepStack client library from PyPI registers, lists (urlencoded) and recognizes faces; key-less clients from an open network are served",
           .timeLimit(.minutes(6)))
     func realDeepStackClient() async throws {
-        let server = try await Server.start(["VIGIL_DEEPSTACK_OPEN_TO": "127.0.0.1/32,::1/128"])
+        let server = try await RunningServer.start(["VIGIL_DEEPSTACK_OPEN_TO": "127.0.0.1/32,::1/128"])
         defer { server.process.signal(SIGKILL) }
         let python = TestPaths.packageRoot.appendingPathComponent(".vendor/python/bin/python")
         let script = TestPaths.packageRoot.appendingPathComponent("Tests/VigilServerTests/Fixtures/deepstack_client.py")

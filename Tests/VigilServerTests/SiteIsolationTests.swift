@@ -40,6 +40,19 @@ struct SiteIsolationTests {
                      viewerToken: try #require(login.string("token")))
     }
 
+    /// A user of `role` assigned `sites`, signed in: their session is the caller.
+    static func member(_ app: TestApp, _ username: String, role: String, sites: [String]) async throws -> (user: User, caller: TestApp.Caller) {
+        let user = try await AccessControlTests().makeUser(app, username: username, role: role)
+        try await app.database.transaction { connection in
+            for site in sites {
+                try await connection.query("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(user.id), \(UUID(uuidString: site)!))",
+                                           logger: TestApp.logger)
+            }
+        }
+        let token = try #require(try await AccessControlTests().login(app, username, "correct horse battery").string("token"))
+        return (user, .bearer(token))
+    }
+
     func ids(_ reply: TestApp.Reply) -> Set<String> {
         Set(reply.items.compactMap { item in
             if case .string(let id)? = item.objectValue?["id"] { return id } else { return nil }
@@ -94,13 +107,7 @@ struct SiteIsolationTests {
     func rulesAndChannelsBySite() async throws {
         try await TestApp.run { app in
             let world = try await makeWorld(app)
-            let alma = try await AccessControlTests().makeUser(app, username: "alma", role: "admin")
-            try await app.database.transaction { connection in
-                try await connection.query("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(alma.id), \(UUID(uuidString: world.siteA)!))",
-                                           logger: TestApp.logger)
-            }
-            let token = try #require(try await AccessControlTests().login(app, "alma", "correct horse battery").string("token"))
-            let adminA = TestApp.Caller.bearer(token)
+            let (alma, adminA) = try await Self.member(app, "alma", role: "admin", sites: [world.siteA])
             // Made by someone who sees every site: one for site B, one for every site.
             let ruleB = try #require(try await app.call(.post, "/api/v1/alert-rules", json: #"{"name":"B only","site_id":"\#(world.siteB)"}"#).string("id"))
             let everywhere = try #require(try await app.call(.post, "/api/v1/alert-rules", json: #"{"name":"Everywhere"}"#).string("id"))
@@ -145,6 +152,54 @@ struct SiteIsolationTests {
                 return counts
             }
             #expect(counts == ["alert_rules": 0, "notification_channels": 0])
+        }
+    }
+
+    @Test("people, watchlists, audit rows and jobs belong to a site; training and model versions to those who see every site")
+    func peopleBySite() async throws {
+        try await TestApp.run { app in
+            let world = try await makeWorld(app)
+            let (_, adminA) = try await Self.member(app, "alma", role: "admin", sites: [world.siteA])
+            // Made by someone who sees every site.
+            let personB = try await app.call(.post, "/api/v1/persons", json: #"{"name":"Bea","site_id":"\#(world.siteB)"}"#)
+            #expect(personB.status == .created && personB.string("site_id") == world.siteB, "\(personB.text)")
+            let everyone = try await app.call(.post, "/api/v1/persons", json: #"{"name":"Courier"}"#)
+            #expect(everyone.status == .created && everyone.string("site_id") == nil, "a person of every site: \(everyone.text)")
+            let listB = try #require(try await app.call(.post, "/api/v1/watchlists", json: #"{"name":"Banned","watch_type":"blacklist","site_id":"\#(world.siteB)"}"#).string("id"))
+
+            let mine = try await app.call(.post, "/api/v1/persons", json: #"{"name":"Ada"}"#, as: adminA)
+            #expect(mine.status == .created && mine.string("site_id") == world.siteA, "her only site, when she names none: \(mine.text)")
+            let aimed = try await app.call(.post, "/api/v1/persons", json: #"{"name":"Eve","site_id":"\#(world.siteB)"}"#, as: adminA)
+            #expect(aimed.status == .unprocessableContent && aimed.errorCode == "site_not_found", "\(aimed.text)")
+            let names = Set(try await app.call(.get, "/api/v1/persons", as: adminA).items.compactMap { $0.objectValue?["name"]?.stringValue })
+            #expect(names == ["Ada", "Courier"], "\(names)")
+            let bea = try #require(personB.string("id")), courier = try #require(everyone.string("id"))
+            #expect(try await app.call(.get, "/api/v1/persons/\(bea)", as: adminA).status == .notFound)
+            #expect(try await app.call(.patch, "/api/v1/persons/\(bea)", json: #"{"status":"vip"}"#, as: adminA).status == .notFound)
+            #expect(try await app.call(.get, "/api/v1/persons/\(courier)", as: adminA).status == .ok)
+            #expect(try await app.call(.patch, "/api/v1/persons/\(courier)", json: #"{"status":"vip"}"#, as: adminA).status == .notFound,
+                    "a person of every site is changed only by someone who sees every site")
+            #expect(try await app.call(.delete, "/api/v1/persons/\(courier)", as: adminA).status == .forbidden, "an admin deletes no one")
+
+            // A list of the same name at her site: names are unique within a site, and say nothing of other sites'.
+            let listA = try await app.call(.post, "/api/v1/watchlists", json: #"{"name":"Banned","watch_type":"blacklist"}"#, as: adminA)
+            #expect(listA.status == .created && listA.string("site_id") == world.siteA, "\(listA.text)")
+            #expect(try await app.call(.get, "/api/v1/watchlists", as: adminA).items.count == 1)
+            #expect(try await app.call(.get, "/api/v1/watchlists/\(listB)", as: adminA).status == .notFound)
+            let entry = try await app.call(.post, "/api/v1/watchlists/\(try #require(listA.string("id")))/entries",
+                                           json: #"{"person_id":"\#(bea)"}"#, as: adminA)
+            #expect(entry.status == .unprocessableContent, "site B's person cannot be put on her list: \(entry.text)")
+
+            // Audit rows about site B, the installation's training and model versions: none of hers to read.
+            let audited = try await app.call(.get, "/api/v1/audit-logs?limit=500", as: adminA).items
+            let resources = Set(audited.compactMap { $0.objectValue?["resource_id"]?.stringValue })
+            #expect(resources.contains(try #require(mine.string("id"))), "her own site's rows")
+            #expect(!resources.contains(bea) && !resources.contains(world.cameraB) && !resources.contains(world.siteB), "\(resources)")
+            #expect(try await app.call(.get, "/api/v1/audit-logs?limit=500").items.count > audited.count)
+            #expect(try await app.call(.get, "/api/v1/training-datasets", as: adminA).items.isEmpty)
+            #expect(try await app.call(.get, "/api/v1/model-versions", as: adminA).items.isEmpty)
+            let jobs = try await app.call(.get, "/api/v1/jobs?limit=500", as: adminA)
+            #expect(jobs.status == .ok && jobs.items.isEmpty, "no job of hers: \(jobs.text)")
         }
     }
 
@@ -260,6 +315,76 @@ struct SiteIsolationTests {
                 return actors
             }
             #expect(auditRows == ["user:vera"])
+        }
+    }
+
+    /// Tables that hold no site's data, each with why; every other table must be under row-level security.
+    static let installationTables: [String: String] = [
+        "api_keys": "keys carry their creator's sites; listed by creator (APIKeyRepository.list(createdBy:))",
+        "login_throttles": "counters of failed sign-ins per account and address",
+        "permissions_matrix": "what each role may do",
+        "roles": "the roles",
+        "schema_migrations": "which migrations ran",
+        "sessions": "a user's own sign-ins",
+        "user_site_assignments": "who sees which site: what row-level security reads",
+        "users": "accounts, managed by whom their sites allow (UserRepository.list(manageableBy:))",
+    ]
+
+    @Test("every table of site data is under row-level security, and in plain SQL as site A's administrator none of site B's rows exists in any of them")
+    func everySiteDataTable() async throws {
+        try await TestApp.run { app in
+            let fixture = TestPaths.packageRoot.appendingPathComponent("Tests/VigilServerTests/Fixtures/site_b_rows.sql")
+            let statements = try String(contentsOf: fixture, encoding: .utf8).split(separator: "\n")
+                .filter { !$0.hasPrefix("--") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            let siteA = UUID()
+            let admin = try await AccessControlTests().makeUser(app, username: "alma", role: "admin")
+            try await app.database.transaction { connection in
+                try await connection.query("INSERT INTO sites (id, name) VALUES (\(siteA), 'Site A')", logger: TestApp.logger)
+                try await connection.query("INSERT INTO user_site_assignments (user_id, site_id) VALUES (\(admin.id), \(siteA))",
+                                           logger: TestApp.logger)
+            }
+
+            var tables: [String: Bool] = [:]
+            for try await (name, secured) in try await app.database.transaction({ connection in
+                try await connection.query("""
+                    SELECT c.relname::text, c.relrowsecurity FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                    """, logger: TestApp.logger)
+            }).decode((String, Bool).self) { tables[name] = secured }
+            #expect(Set(Self.installationTables.keys).isSubset(of: Set(tables.keys)), "installation tables that no longer exist")
+            let siteData = tables.keys.filter { Self.installationTables[$0] == nil }.sorted()
+            #expect(siteData.count >= 35)
+            let unsecured = siteData.filter { tables[$0] != true }
+            #expect(unsecured.isEmpty, "tables of site data without row-level security: \(unsecured)")
+
+            func counts(_ scope: Database.AccessScope?) async throws -> [String: Int] {
+                let count: @Sendable (PostgresConnection) async throws -> [String: Int] = { connection in
+                    var counts: [String: Int] = [:]
+                    for table in siteData {
+                        let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int8 FROM \(table)"), logger: TestApp.logger)
+                        for try await count in rows.decode(Int.self) { counts[table] = count }
+                    }
+                    return counts
+                }
+                if let scope { return try await app.database.transaction(scope: scope, count) }
+                return try await app.database.transaction(count)
+            }
+            // What she sees before site B has any row (the built-in rules of every site, her own site), and after.
+            let scopeA = Database.AccessScope(userId: admin.id, role: "admin", allSites: false)
+            let (everythingBefore, seenBefore) = (try await counts(nil), try await counts(scopeA))
+            try await app.database.transaction { connection in
+                for statement in statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: String(statement.dropLast(statement.hasSuffix(";") ? 1 : 0))),
+                                               logger: TestApp.logger)
+                }
+            }
+            let everything = try await counts(nil)
+            let unseeded = siteData.filter { (everything[$0] ?? 0) <= (everythingBefore[$0] ?? 0) }
+            #expect(unseeded.isEmpty, "tables given no row of site B, so unchecked; add one to site_b_rows.sql: \(unseeded)")
+            let seenAfter = try await counts(scopeA)
+            let leaked = siteData.filter { seenAfter[$0] != seenBefore[$0] }.map { "\($0): \(seenBefore[$0] ?? -1) → \(seenAfter[$0] ?? -1)" }
+            #expect(leaked.isEmpty, "tables where site A's administrator sees site B's rows: \(leaked)")
+            #expect(seenAfter["sites"] == 1 && seenAfter["cameras"] == 0 && seenAfter["jobs"] == 0 && seenAfter["training_jobs"] == 0)
         }
     }
 }

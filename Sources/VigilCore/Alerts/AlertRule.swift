@@ -199,9 +199,9 @@ public struct AlertRuleInput: Codable, Sendable, Equatable, StrictInput {
             report.check(cooldownSeconds <= 7 * 86_400, "cooldown_seconds", "must be at most a week (604800); got \(cooldownSeconds)")
         }
         for objectType in objectTypes ?? [] {
-            report.check(!objectType.isEmpty && objectType.count <= 50, "object_types", "must be names like person or car")
+            report.check(!objectType.isEmpty && objectType.storedLength <= 50, "object_types", "must be names like person or car")
         }
-        if let description { report.check(description.count <= 2000, "description", "must be at most 2000 characters") }
+        if let description { report.check(description.storedLength <= 2000, "description", "must be at most 2000 characters") }
         if let schedule, schedule != .null {
             _ = WeeklySchedule.parse(schedule, defaultTimeZone: "UTC", field: "schedule", report: &report)
         }
@@ -263,7 +263,7 @@ public enum DedupKeyTemplate {
     public static let placeholders = ["camera_id", "rule_id", "object_type", "zone_id", "person_id", "event_type", "activity_type"]
 
     public static func validate(_ template: String, field: String, report: inout ValidationReport) {
-        report.check(!template.isEmpty && template.count <= 255, field, "must be 1 to 255 characters")
+        report.check(!template.isEmpty && template.storedLength <= 255, field, "must be 1 to 255 characters")
         for name in PlaceholderText.names(in: template, opening: "{", closing: "}") where !placeholders.contains(name) {
             report.add(field, "{\(name)} is not a placeholder; use \(placeholders.map { "{\($0)}" }.joined(separator: ", "))")
         }

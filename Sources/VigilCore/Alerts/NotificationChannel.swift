@@ -121,7 +121,7 @@ public struct NotificationChannelInput: Codable, Sendable, Equatable, StrictInpu
     public func validate() -> ValidationReport {
         var report = ValidationReport()
         report.checkName(name, field: "name", maxLength: 100)
-        if let credential { report.check(!credential.isEmpty && credential.count <= 4096, "credential", "must be 1 to 4096 characters") }
+        if let credential { report.check(!credential.isEmpty && credential.storedLength <= 4096, "credential", "must be 1 to 4096 characters") }
         _ = ChannelSettings.parse(channelType, config ?? .object([:]), report: &report)
         return report
     }

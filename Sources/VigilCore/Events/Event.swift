@@ -114,7 +114,7 @@ public struct EventPatch: Codable, Sendable, Equatable, StrictInput {
         var report = ValidationReport()
         report.check(reviewed != nil || notes != nil || reviewAction != nil, "body", "must set reviewed, notes or review_action")
         if case .some(.some(let text)) = notes {
-            report.check(text.count <= 10_000, "notes", "must be at most 10000 characters")
+            report.check(text.storedLength <= 10_000, "notes", "must be at most 10000 characters")
         }
         return report
     }
@@ -141,7 +141,7 @@ public struct EventFeedbackInput: Codable, Sendable, Equatable, StrictInput {
 
     public func validate() -> ValidationReport {
         var report = ValidationReport()
-        report.check((notes?.count ?? 0) <= 10_000, "notes", "must be at most 10000 characters")
+        report.check((notes?.storedLength ?? 0) <= 10_000, "notes", "must be at most 10000 characters")
         report.check(feedbackType == .severityWrong || expectedSeverity == nil || feedbackType == .missedThreat, "expected_severity",
                      "is only given with severity_wrong or missed_threat feedback")
         report.check(feedbackType != .severityWrong || expectedSeverity != nil, "expected_severity",

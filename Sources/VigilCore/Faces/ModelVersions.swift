@@ -62,7 +62,7 @@ public struct TrainingDatasetInput: Codable, Sendable, Equatable, StrictInput {
     public func validate() -> ValidationReport {
         var report = ValidationReport()
         report.checkName(name, field: "name", maxLength: 200)
-        report.check((description?.count ?? 0) <= 2000, "description", "must be at most 2000 characters")
+        report.check((description?.storedLength ?? 0) <= 2000, "description", "must be at most 2000 characters")
         if let personIds { report.check(Set(personIds).count == personIds.count, "person_ids", "must not name the same person twice") }
         return report
     }
@@ -139,7 +139,7 @@ public struct TrainingJobInput: Codable, Sendable, Equatable, StrictInput {
     public func validate() -> ValidationReport {
         var report = ValidationReport()
         if let versionString {
-            report.check(!versionString.isEmpty && versionString.count <= 40
+            report.check(!versionString.isEmpty && versionString.storedLength <= 40
                          && versionString.allSatisfy { $0.isLetter || $0.isNumber || ".-_".contains($0) },
                          "version_string", "must be 1 to 40 letters, digits, dots, dashes or underscores")
         }

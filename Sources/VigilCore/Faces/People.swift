@@ -19,6 +19,8 @@ public enum WatchType: String, Codable, Sendable, CaseIterable {
 /// A person of the gallery, with their aliases, labels and how many faces they have.
 public struct Person: Codable, Sendable, Equatable {
     public var id: UUID
+    /// The site the person was enrolled at, whose cameras alone recognize them; nil: every site.
+    public var siteId: UUID?
     public var name: String?
     public var status: PersonStatus
     public var role: String?
@@ -35,8 +37,9 @@ public struct Person: Codable, Sendable, Equatable {
 
     public init(id: UUID, name: String?, status: PersonStatus, role: String?, department: String?, company: String?, notes: String?,
                 aliases: [String], labels: [PersonLabel], primaryFaceId: UUID?, faceCount: Int, watchlistIds: [UUID],
-                createdAt: Date, updatedAt: Date) {
+                createdAt: Date, updatedAt: Date, siteId: UUID? = nil) {
         self.id = id
+        self.siteId = siteId
         self.name = name
         self.status = status
         self.role = role
@@ -54,6 +57,7 @@ public struct Person: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, status, role, department, company, notes, aliases, labels
+        case siteId = "site_id"
         case primaryFaceId = "primary_face_id", faceCount = "face_count", watchlistIds = "watchlist_ids"
         case createdAt = "created_at", updatedAt = "updated_at"
     }
@@ -69,9 +73,13 @@ public struct PersonInput: Codable, Sendable, Equatable, StrictInput {
     public var notes: String?
     public var aliases: [String]?
     public var labels: [PersonLabel]?
+    /// Where the person is enrolled; when left out, every site for a caller who sees them all, else
+    /// the caller's only site.
+    public var siteId: UUID?
 
     public init(name: String? = nil, status: PersonStatus? = nil, role: String? = nil, department: String? = nil, company: String? = nil,
-                notes: String? = nil, aliases: [String]? = nil, labels: [PersonLabel]? = nil) {
+                notes: String? = nil, aliases: [String]? = nil, labels: [PersonLabel]? = nil, siteId: UUID? = nil) {
+        self.siteId = siteId
         self.name = name
         self.status = status
         self.role = role
@@ -84,11 +92,12 @@ public struct PersonInput: Codable, Sendable, Equatable, StrictInput {
 
     public init(_ person: Person) {
         self.init(name: person.name, status: person.status, role: person.role, department: person.department, company: person.company,
-                  notes: person.notes, aliases: person.aliases, labels: person.labels)
+                  notes: person.notes, aliases: person.aliases, labels: person.labels, siteId: person.siteId)
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, status, role, department, company, notes, aliases, labels
+        case siteId = "site_id"
     }
 
     public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -97,9 +106,9 @@ public struct PersonInput: Codable, Sendable, Equatable, StrictInput {
         var report = ValidationReport()
         if let name { report.checkName(name, field: "name", maxLength: 200) }
         for (field, value, limit) in [("role", role, 100), ("department", department, 100), ("company", company, 200)] {
-            if let value { report.check(value.count <= limit, field, "must be at most \(limit) characters") }
+            if let value { report.check(value.storedLength <= limit, field, "must be at most \(limit) characters") }
         }
-        report.check((notes?.count ?? 0) <= 10_000, "notes", "must be at most 10000 characters")
+        report.check((notes?.storedLength ?? 0) <= 10_000, "notes", "must be at most 10000 characters")
         if let aliases {
             report.check(aliases.count <= 50, "aliases", "must list at most 50 names")
             for alias in aliases { report.checkName(alias, field: "aliases", maxLength: 200) }
@@ -113,6 +122,8 @@ public struct PersonInput: Codable, Sendable, Equatable, StrictInput {
 /// A named list of people to watch for (seed 002 §8).
 public struct Watchlist: Codable, Sendable, Equatable {
     public var id: UUID
+    /// The site whose people it watches for; nil: every site.
+    public var siteId: UUID?
     public var name: String
     public var description: String?
     public var watchType: WatchType
@@ -120,8 +131,10 @@ public struct Watchlist: Codable, Sendable, Equatable {
     public var entryCount: Int
     public var createdAt: Date
 
-    public init(id: UUID, name: String, description: String?, watchType: WatchType, isActive: Bool, entryCount: Int, createdAt: Date) {
+    public init(id: UUID, name: String, description: String?, watchType: WatchType, isActive: Bool, entryCount: Int, createdAt: Date,
+                siteId: UUID? = nil) {
         self.id = id
+        self.siteId = siteId
         self.name = name
         self.description = description
         self.watchType = watchType
@@ -132,6 +145,7 @@ public struct Watchlist: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, description
+        case siteId = "site_id"
         case watchType = "watch_type", isActive = "is_active", entryCount = "entry_count", createdAt = "created_at"
     }
 }
@@ -141,8 +155,11 @@ public struct WatchlistInput: Codable, Sendable, Equatable, StrictInput {
     public var description: String?
     public var watchType: WatchType
     public var isActive: Bool?
+    /// As for a person: when left out, every site for a caller who sees them all, else the caller's only site.
+    public var siteId: UUID?
 
-    public init(name: String, description: String? = nil, watchType: WatchType, isActive: Bool? = nil) {
+    public init(name: String, description: String? = nil, watchType: WatchType, isActive: Bool? = nil, siteId: UUID? = nil) {
+        self.siteId = siteId
         self.name = name
         self.description = description
         self.watchType = watchType
@@ -150,12 +167,14 @@ public struct WatchlistInput: Codable, Sendable, Equatable, StrictInput {
     }
 
     public init(_ watchlist: Watchlist) {
-        self.init(name: watchlist.name, description: watchlist.description, watchType: watchlist.watchType, isActive: watchlist.isActive)
+        self.init(name: watchlist.name, description: watchlist.description, watchType: watchlist.watchType, isActive: watchlist.isActive,
+                  siteId: watchlist.siteId)
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case name, description
         case watchType = "watch_type", isActive = "is_active"
+        case siteId = "site_id"
     }
 
     public static var fieldNames: [String] { CodingKeys.allCases.map(\.rawValue) }
@@ -163,7 +182,7 @@ public struct WatchlistInput: Codable, Sendable, Equatable, StrictInput {
     public func validate() -> ValidationReport {
         var report = ValidationReport()
         report.checkName(name, field: "name", maxLength: 100)
-        report.check((description?.count ?? 0) <= 2000, "description", "must be at most 2000 characters")
+        report.check((description?.storedLength ?? 0) <= 2000, "description", "must be at most 2000 characters")
         return report
     }
 }
@@ -213,7 +232,7 @@ public struct WatchlistEntryInput: Codable, Sendable, Equatable, StrictInput {
 
     public func validate() -> ValidationReport {
         var report = ValidationReport()
-        report.check((notes?.count ?? 0) <= 2000, "notes", "must be at most 2000 characters")
+        report.check((notes?.storedLength ?? 0) <= 2000, "notes", "must be at most 2000 characters")
         return report
     }
 }
@@ -276,6 +295,8 @@ public struct FaceCluster: Codable, Sendable, Equatable {
     }
 
     public var id: UUID
+    /// The site whose cameras saw these faces (nil for clusters older than sites of people).
+    public var siteId: UUID?
     public var label: String
     public var modelVersion: String
     public var sampleCount: Int
@@ -287,8 +308,9 @@ public struct FaceCluster: Codable, Sendable, Equatable {
     public var promotedToPersonId: UUID?
 
     public init(id: UUID, label: String, modelVersion: String, sampleCount: Int, firstSeen: Date, lastSeen: Date, status: Status,
-                representativeFaceId: UUID?, mergedIntoClusterId: UUID?, promotedToPersonId: UUID?) {
+                representativeFaceId: UUID?, mergedIntoClusterId: UUID?, promotedToPersonId: UUID?, siteId: UUID? = nil) {
         self.id = id
+        self.siteId = siteId
         self.label = label
         self.modelVersion = modelVersion
         self.sampleCount = sampleCount
@@ -302,6 +324,7 @@ public struct FaceCluster: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, label, status
+        case siteId = "site_id"
         case modelVersion = "model_version", sampleCount = "sample_count", firstSeen = "first_seen", lastSeen = "last_seen",
              representativeFaceId = "representative_face_id", mergedIntoClusterId = "merged_into_cluster_id",
              promotedToPersonId = "promoted_to_person_id"
@@ -335,7 +358,7 @@ public struct ReviewInput: Codable, Sendable, Equatable, StrictInput {
         case .correctName, .merge: report.check(personId != nil, "person_id", "is required to \(action.rawValue.replacingOccurrences(of: "_", with: " "))")
         case .confirm, .reject, .delete: report.check(personId == nil, "person_id", "is only taken by correct_name and merge")
         }
-        report.check((notes?.count ?? 0) <= 2000, "notes", "must be at most 2000 characters")
+        report.check((notes?.storedLength ?? 0) <= 2000, "notes", "must be at most 2000 characters")
         return report
     }
 }

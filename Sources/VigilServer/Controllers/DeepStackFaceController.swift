@@ -143,7 +143,7 @@ struct DeepStackFaceController {
                 var matches: [(FaceEngine.Found, FaceMatch?)] = []
                 for face in found {
                     matches.append((face, try await gallery.match(face.embedding, model: engine.model, threshold: model.threshold,
-                                                                  candidates: settings.candidates)))
+                                                                  candidates: settings.candidates, scope: .visibleToCaller)))
                 }
                 let names = Dictionary(try await PersonRepository(connection, logger: context.logger)
                     .profiles(of: Array(Set(matches.compactMap { $0.1?.personId }))).map { ($0.id, $0.name ?? $0.id.uuidString.lowercased()) }) { a, _ in a }
@@ -190,7 +190,8 @@ struct DeepStackFaceController {
                 if let existing = try await persons.find(named: userid) {
                     person = existing
                 } else {
-                    person = try await persons.create(id: newId, PersonInput(name: userid, status: .known), createdBy: context.userId)
+                    let site = try await SiteResolution.scope(nil, context: context, on: connection)
+                    person = try await persons.create(id: newId, PersonInput(name: userid, status: .known, siteId: site), createdBy: context.userId)
                     try await audit.record(AuditTrail.change("person_created", "person", person.id.uuidString,
                                                              details: .object(["via": .string("deepstack")])), context: context, on: connection)
                 }

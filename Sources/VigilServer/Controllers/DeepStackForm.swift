@@ -36,13 +36,7 @@ struct DeepStackForms: Sendable {
     /// Answers with `body` in one of the vision routes' slots, or with 429 and `Retry-After` when
     /// they are all taken.
     func limited(_ body: () async throws -> Response) async throws -> Response {
-        guard slots.tryAcquire() else {
-            var response = Failure(.tooManyRequests, "Too many pictures are being analysed at once; try again in a second.").response
-            response.headers[.retryAfter] = "1"
-            return response
-        }
-        defer { slots.release() }
-        return try await body()
+        try await slots.run(tooBusyWith: "pictures being analysed", body)
     }
 
     enum Encoding {

@@ -59,12 +59,15 @@ struct FaceClustersController {
             guard source.modelVersion == target.modelVersion else {
                 throw APIError(.conflict, code: "cluster_model_mismatch", message: "The clusters hold faces of different recognition models.")
             }
+            guard source.siteId == target.siteId else {
+                throw APIError(.conflict, code: "cluster_site_mismatch", message: "The clusters hold faces seen at different sites.")
+            }
             try await faces.lockClusters(model: source.modelVersion)
             try await faces.merge(source, into: target)
             try await audit.record(AuditTrail.change("face_cluster_merged", "face_cluster", source.id.uuidString, details: .object([
                 "into_cluster_id": .string(target.id.uuidString.lowercased()), "samples": .number(Double(source.sampleCount)),
             ])), context: context, on: connection)
-            guard let merged = try await faces.cluster(id: target.id) else { throw APIError.notFound("face_cluster", target.id.uuidString) }
+            guard let merged = try await faces.cluster(id: target.id) else { throw APIError.notFound("face_cluster", target.id.uuidString.lowercased()) }
             return merged
         }
         return JSONResponse(merged)
@@ -97,13 +100,19 @@ struct FaceClustersController {
             }
             let personId: UUID
             if let existing = input.personId {
-                guard try await persons.find(id: existing, forUpdate: true) != nil else {
+                guard let person = try await persons.find(id: existing, forUpdate: true) else {
                     throw APIError(.unprocessableContent, code: "person_not_found", message: "person_id names no existing person.")
+                }
+                // Faces seen at one site join only a person that site's cameras recognize.
+                guard person.siteId == nil || person.siteId == cluster.siteId else {
+                    throw APIError(.conflict, code: "person_site_mismatch", message: "The person is enrolled at another site than where these faces were seen.")
                 }
                 personId = existing
             } else {
                 var details = input.person ?? PersonInput()
                 if details.name == nil { details.name = cluster.label }
+                // The stranger was seen at the cluster's site: that is where they are recognized.
+                details.siteId = cluster.siteId
                 personId = try await persons.create(id: newPersonId, details, createdBy: context.userId).id
             }
             try await faces.lockClusters(model: cluster.modelVersion)
@@ -113,7 +122,7 @@ struct FaceClustersController {
                 "new_person": .bool(input.personId == nil),
             ])), context: context, on: connection)
             guard let person = try await persons.find(id: personId), let promoted = try await faces.cluster(id: id) else {
-                throw APIError.notFound("person", personId.uuidString)
+                throw APIError.notFound("person", personId.uuidString.lowercased())
             }
             return Promotion(person: person, cluster: promoted, facesMoved: moved)
         }

@@ -15,6 +15,8 @@ struct PersonsController {
     let now: @Sendable () -> Date
     /// Photos sent at once for enrolment, all together.
     static let maximumUploadBytes = 32 << 20
+    /// Enrolments at once, at most: each holds its photos and a core for face analysis.
+    let enrolments = ConcurrencyLimit(maximum: 2)
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.get("/persons", .permission(.personsRead), use: list)
@@ -48,9 +50,11 @@ struct PersonsController {
     }
 
     @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Person> {
-        let input = try await request.decodeInput(PersonInput.self, context: context)
+        let sent = try await request.decodeInput(PersonInput.self, context: context)
         let id = ids.next()
         let person = try await database.transaction(for: context) { connection in
+            var input = sent
+            input.siteId = try await SiteResolution.scope(input.siteId, context: context, on: connection)
             let person = try await PersonRepository(connection, logger: context.logger).create(id: id, input, createdBy: context.userId)
             try await audit.record(AuditTrail.change("person_created", "person", id.uuidString, details: try input.auditDetails()),
                                    context: context, on: connection)
@@ -65,7 +69,8 @@ struct PersonsController {
         let person = try await database.transaction(for: context) { connection in
             let persons = PersonRepository(connection, logger: context.logger)
             guard let current = try await persons.find(id: id, forUpdate: true) else { throw APIError.notFound("person", id.uuidString.lowercased()) }
-            let input = try InputDecoding.patch(PersonInput(current), with: .object(patch))
+            var input = try InputDecoding.patch(PersonInput(current), with: .object(patch))
+            input.siteId = try await SiteResolution.scope(input.siteId, context: context, on: connection)
             guard let updated = try await persons.update(id: id, input, by: context.userId) else {
                 throw APIError.notFound("person", id.uuidString.lowercased())
             }
@@ -113,6 +118,13 @@ struct PersonsController {
     @Sendable func enrol(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Gallery> {
         let id = try context.uuidParameter("id")
         guard let engine = faces else { throw Self.recognitionOff }
+        return try await enrolments.run(tooBusyWith: "photos being enrolled") {
+            try await enrol(request, personId: id, engine: engine, context: context)
+        }
+    }
+
+    private func enrol(_ request: Request, personId id: UUID, engine: FaceEngine, context: VigilRequestContext) async throws
+        -> JSONResponse<Gallery> {
         let form = try await request.multipartForm(maximumBytes: Self.maximumUploadBytes)
         let photos = FaceEnrolment.photos(in: form)
         guard !photos.isEmpty else {

@@ -85,7 +85,11 @@ struct RecognitionModelsController {
                                message: "The dataset holds \(dataset.embeddingModel) faces; this server recognizes with \(model).")
             }
             let current = try await models.recognitionModel(for: model)
-            let name = input.versionString ?? "\(model)-\(Self.stamp(time))-\(id.uuidString.prefix(4).lowercased())"
+            // The default name fits version_string's 40 characters whatever the model's name.
+            let name = input.versionString ?? "\(model.prefix(22))-\(Self.stamp(time))-\(id.uuidString.prefix(4).lowercased())"
+            guard try await !models.isVersionNameTaken(name) else {
+                throw APIError(.conflict, code: "model_version_taken", message: "A model version named '\(name)' exists or is being trained.")
+            }
             try await JobRepository(connection, logger: context.logger).enqueue(
                 id: queueJobId, type: .trainRecognition, queue: "training", priority: 3,
                 payload: .object(["training_job_id": .string(id.uuidString.lowercased()),

@@ -36,9 +36,11 @@ struct WatchlistsController {
     }
 
     @Sendable func create(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<Watchlist> {
-        let input = try await request.decodeInput(WatchlistInput.self, context: context)
+        let sent = try await request.decodeInput(WatchlistInput.self, context: context)
         let id = ids.next()
         let list = try await database.transaction(for: context) { connection in
+            var input = sent
+            input.siteId = try await SiteResolution.scope(input.siteId, context: context, on: connection)
             let list = try await PersonRepository(connection, logger: context.logger).createWatchlist(id: id, input, createdBy: context.userId)
             try await audit.record(AuditTrail.change("watchlist_created", "watchlist", id.uuidString, details: try input.auditDetails()),
                                    context: context, on: connection)
@@ -55,7 +57,8 @@ struct WatchlistsController {
             guard let current = try await persons.watchlist(id: id, forUpdate: true) else {
                 throw APIError.notFound("watchlist", id.uuidString.lowercased())
             }
-            let input = try InputDecoding.patch(WatchlistInput(current), with: .object(patch))
+            var input = try InputDecoding.patch(WatchlistInput(current), with: .object(patch))
+            input.siteId = try await SiteResolution.scope(input.siteId, context: context, on: connection)
             guard let updated = try await persons.updateWatchlist(id: id, input) else { throw APIError.notFound("watchlist", id.uuidString.lowercased()) }
             try await audit.record(AuditTrail.change("watchlist_updated", "watchlist", id.uuidString, details: .changedFields(patch)),
                                    context: context, on: connection)

@@ -46,7 +46,8 @@ struct FaceReview: Sendable {
             guard let person = event.personId, !recognized.isEmpty else { throw Self.nobodyRecognized }
             moved = recognized.map(\.id) + (try await faces.learntMatches(of: recognized.map(\.id), personId: person))
             _ = try await faces.moveToUnknown(moved)
-            let strangers = UnknownFaces(model: model, threshold: try await threshold(connection, logger), ids: ids)
+            let siteId = try await CameraRepository(connection, logger: logger).siteId(of: event.cameraId)
+            let strangers = UnknownFaces(model: model, threshold: try await threshold(connection, logger), siteId: siteId, ids: ids)
             var placed: [UUID] = []
             for face in try await faces.embeddings(of: moved) {
                 placed.append(try await strangers.place(face.id, embedding: face.embedding, quality: face.quality, seenAt: face.createdAt,

@@ -59,8 +59,10 @@ struct FaceSightings: Sendable {
 
         let faces = FaceRepository(connection, logger: logger)
         let recognition = try await ModelVersionRepository(connection, logger: logger).recognitionModel(for: model.version)
+        // The camera's site: only its people and every site's are recognized, and strangers are clustered within it.
+        let siteId = try await CameraRepository(connection, logger: logger).siteId(of: cameraId)
         try await faces.setSearchBreadth(settings.efSearch)
-        let strangers = UnknownFaces(model: model, threshold: settings.clusterDistance ?? recognition.threshold, ids: ids)
+        let strangers = UnknownFaces(model: model, threshold: settings.clusterDistance ?? recognition.threshold, siteId: siteId, ids: ids)
         var matchedDetections: [UUID: [UUID]] = [:]
         for face in usable {
             let id = ids.next()
@@ -71,7 +73,7 @@ struct FaceSightings: Sendable {
                                               confidence: face.face.confidence, box: face.face.box, landmarks: face.face.landmarks,
                                               modelVersion: model.version, source: .unknown, createdAt: frameTime)
             if let match = try await faces.match(face.embedding, model: model, threshold: recognition.threshold,
-                                                 candidates: settings.candidates) {
+                                                 candidates: settings.candidates, scope: .site(siteId)) {
                 row.personId = match.personId
                 row.source = .recognition
                 row.matchedFaceId = match.faceId
@@ -120,21 +122,23 @@ struct FaceSightings: Sendable {
     }
 }
 
-/// Files unknown faces into clusters of strangers: the nearest active cluster within the
-/// threshold, or a new `Unknown-NNN`. Placing is serialised per model (an advisory lock held to
+/// Files unknown faces into clusters of one site's strangers: the nearest active cluster of the
+/// site within the threshold, or a new `Unknown-NNN`. Placing is serialised per model (an advisory lock held to
 /// the end of the transaction), so one stranger seen by two workers at once gets one cluster.
 struct UnknownFaces: Sendable {
     let model: FaceRepository.Model
     let threshold: Double
+    let siteId: UUID?
     let ids: UUIDv7Generator
 
     /// Places a stored unknown face (no person, no cluster yet) and returns its cluster.
     func place(_ faceId: UUID, embedding: [Float], quality: Double, seenAt time: Date, faces: FaceRepository) async throws -> UUID {
         try await faces.lockClusters(model: model.version)
         let clusterId: UUID
-        switch ClusterPlacement.decide(nearest: try await faces.nearestClusteredFace(to: embedding, model: model), threshold: threshold) {
+        switch ClusterPlacement.decide(nearest: try await faces.nearestClusteredFace(to: embedding, model: model, siteId: siteId),
+                                        threshold: threshold) {
         case .join(let existing): clusterId = existing
-        case .start: clusterId = try await faces.startCluster(id: ids.next(), model: model.version, at: time).id
+        case .start: clusterId = try await faces.startCluster(id: ids.next(), model: model.version, siteId: siteId, at: time).id
         }
         try await faces.addToCluster(clusterId, faceId: faceId, quality: quality, at: time)
         return clusterId

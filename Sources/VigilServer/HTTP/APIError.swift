@@ -24,13 +24,22 @@ public struct APIError: HTTPResponseError, Equatable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = Body(error: .init(code: code, message: message,
-                                     details: details.isEmpty ? nil : details.map { .init(field: $0.field, message: $0.message) }))
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if status == .methodNotAllowed { headers[.allow] = "GET, POST, PATCH, DELETE" }
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(status: status, headers: headers,
-                        body: .init(byteBuffer: ByteBuffer(data: try APIJSON.encode(body))))
+        // DeepStack's clients read a refusal as `{"success": false, "error": "..."}`, whoever refused.
+        let body = request.uri.path.hasPrefix("/v1/vision/")
+            ? try APIJSON.encode(DeepStackRefusal(error: message, code: code))
+            : try APIJSON.encode(Body(error: .init(code: code, message: message,
+                                                   details: details.isEmpty ? nil : details.map { .init(field: $0.field, message: $0.message) })))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+
+    /// A refusal in DeepStack's shape, with Vigil's stable code beside its message.
+    struct DeepStackRefusal: Encodable {
+        var success = false
+        var error: String
+        var code: String
     }
 
     struct Body: Codable {

@@ -59,6 +59,9 @@ extension APIError {
         case let error as PSQLError where error.serverInfo == nil:
             // No answer from the server: connecting failed or the connection dropped.
             return .databaseUnavailable
+        case let error as PSQLError where error.serverInfo?[.sqlState] == "42501":
+            // Row-level security refused a write the code did not foresee: the caller's sites do not reach it.
+            return APIError(.forbidden, code: "site_not_writable", message: "That would write a row of a site you do not manage.")
         default:
             return .internalError
         }

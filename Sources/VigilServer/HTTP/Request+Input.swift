@@ -42,6 +42,10 @@ extension Request {
         guard case .object(let object) = value else {
             throw APIError(.badRequest, code: "invalid_json", message: "The body must be a JSON object.")
         }
+        if let field = value.pathOfNULText() {
+            throw APIError(.badRequest, code: "invalid_text", message: "Text may not contain the NUL character (\\u0000); \(field) does.",
+                           details: [ValidationProblem(field: field, message: "contains the NUL character")])
+        }
         return object
     }
 }

@@ -14,12 +14,20 @@ struct IngestController {
     let database: Database
     let writer: CaptureWriter
     let maximumBytes: Int
+    /// Frames being received at once, at most: each may hold up to `maximumBytes` until it is
+    /// written, so a burst past this is answered 429 instead of growing the server's memory.
+    /// Cameras send a frame in well under a second, so this is far above what a site's cameras need.
+    let uploads = ConcurrencyLimit(maximum: 32)
 
     func addRoutes(to routes: SecuredRoutes) {
         routes.post("/ingest/frame", .permission(.ingestWrite), use: frame)
     }
 
     @Sendable func frame(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<CaptureReceipt> {
+        try await uploads.run(tooBusyWith: "frames being received") { try await receive(request, context: context) }
+    }
+
+    private func receive(_ request: Request, context: VigilRequestContext) async throws -> JSONResponse<CaptureReceipt> {
         guard let principal = context.principal else { throw AuthenticationMiddleware.invalidSession }
         let contentType = request.headers[.contentType] ?? ""
         let isMultipart = contentType.lowercased().hasPrefix("multipart/form-data")

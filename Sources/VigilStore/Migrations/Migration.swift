@@ -46,6 +46,8 @@ public enum Migrations {
         Migration0018SignInHardening.migration,
         Migration0019SealedStreams.migration,
         Migration0020SiteRulesAndChannels.migration,
+        Migration0021SitePeople.migration,
+        Migration0022SiteAuditAndJobs.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

@@ -63,6 +63,14 @@ public struct CameraRepository: Sendable {
         return try await decode(rows).first
     }
 
+    /// The site of a camera; nil when there is no such camera (or the caller does not see it).
+    public func siteId(of cameraId: UUID) async throws -> UUID? {
+        let rows = try await connection.query(
+            "SELECT site_id FROM cameras WHERE id = \(cameraId) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)", logger: logger)
+        for try await site in rows.decode(UUID.self) { return site }
+        return nil
+    }
+
     public func find(slug: String) async throws -> Camera? {
         let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM cameras WHERE slug = \(slug) AND fn_user_sees_site(site_id, \(visibleTo)::uuid)", logger: logger)
         return try await decode(rows).first

@@ -49,22 +49,39 @@ public struct FaceRepository: Sendable {
         try await connection.query("SELECT set_config('hnsw.ef_search', \(String(min(max(efSearch, 1), 1000))), true)", logger: logger)
     }
 
+    /// Whose faces a search may find: those the caller's row-level security shows (a request), or
+    /// those of the persons one site's cameras recognize, its own and every site's (background work,
+    /// which sees all rows).
+    public enum GalleryScope: Sendable, Equatable {
+        case visibleToCaller
+        case site(UUID?)
+    }
+
     /// The search of the `limit` gallery faces nearest to `embedding`: shaped for the model's
     /// partial gallery index (its predicate and its cast), which serves it.
-    public static func nearestGalleryQuery(to embedding: [Float], model: Model, limit: Int) -> PostgresQuery {
+    public static func nearestGalleryQuery(to embedding: [Float], model: Model, limit: Int,
+                                           scope: GalleryScope = .visibleToCaller) -> PostgresQuery {
         let vector = literal(embedding)
+        // A site's search filters the index's nearest faces by their person's site.
+        let (filtered, site): (Bool, UUID?) = switch scope {
+        case .visibleToCaller: (false, nil)
+        case .site(let site): (true, site)
+        }
         return """
             SELECT id, person_id, (embedding::\(unescaped: model.vectorType) <=> \(vector)::\(unescaped: model.vectorType))::float8
-            FROM face_embeddings
+            FROM face_embeddings f
             WHERE model_version = \(model.version) AND person_id IS NOT NULL AND source = 'enrolment'
+              AND (NOT \(filtered) OR EXISTS (SELECT 1 FROM persons p WHERE p.id = f.person_id
+                                               AND (p.site_id IS NULL OR p.site_id = \(site))))
             ORDER BY embedding::\(unescaped: model.vectorType) <=> \(vector)::\(unescaped: model.vectorType)
             LIMIT \(limit)
             """
     }
 
     /// The `limit` gallery faces nearest to `embedding`, through the model's gallery index.
-    public func nearestGalleryFaces(to embedding: [Float], model: Model, limit: Int) async throws -> [GalleryCandidate] {
-        let rows = try await connection.query(Self.nearestGalleryQuery(to: embedding, model: model, limit: limit), logger: logger)
+    public func nearestGalleryFaces(to embedding: [Float], model: Model, limit: Int,
+                                    scope: GalleryScope) async throws -> [GalleryCandidate] {
+        let rows = try await connection.query(Self.nearestGalleryQuery(to: embedding, model: model, limit: limit, scope: scope), logger: logger)
         var found: [GalleryCandidate] = []
         for try await (id, person, distance) in rows.decode((UUID, UUID, Double).self) {
             found.append(GalleryCandidate(faceId: id, personId: person, distance: distance))
@@ -73,12 +90,13 @@ public struct FaceRepository: Sendable {
     }
 
     /// Who a face is: its nearest gallery face within `threshold`, among the `candidates` nearest.
-    public func match(_ embedding: [Float], model: Model, threshold: Double, candidates: Int) async throws -> FaceMatch? {
-        FaceMatch.best(of: try await nearestGalleryFaces(to: embedding, model: model, limit: candidates), threshold: threshold)
+    public func match(_ embedding: [Float], model: Model, threshold: Double, candidates: Int,
+                      scope: GalleryScope) async throws -> FaceMatch? {
+        FaceMatch.best(of: try await nearestGalleryFaces(to: embedding, model: model, limit: candidates, scope: scope), threshold: threshold)
     }
 
-    /// The unknown face nearest to `embedding` in an active cluster, with its cluster.
-    public func nearestClusteredFace(to embedding: [Float], model: Model) async throws -> (clusterId: UUID, distance: Double)? {
+    /// The unknown face nearest to `embedding` in an active cluster of the site's, with its cluster.
+    public func nearestClusteredFace(to embedding: [Float], model: Model, siteId: UUID?) async throws -> (clusterId: UUID, distance: Double)? {
         let vector = Self.literal(embedding)
         // The index gives the nearest few unknown faces; the first whose cluster is still active wins.
         let rows = try await connection.query("""
@@ -86,9 +104,10 @@ public struct FaceRepository: Sendable {
                 SELECT cluster_id, (embedding::\(unescaped: model.vectorType) <=> \(vector)::\(unescaped: model.vectorType))::float8 AS distance
                 FROM face_embeddings
                 WHERE model_version = \(model.version) AND person_id IS NULL AND cluster_id IS NOT NULL
+                  AND EXISTS (SELECT 1 FROM person_clusters s WHERE s.id = cluster_id AND s.site_id IS NOT DISTINCT FROM \(siteId))
                 ORDER BY embedding::\(unescaped: model.vectorType) <=> \(vector)::\(unescaped: model.vectorType)
                 LIMIT 10
-            ) AS n JOIN person_clusters c ON c.id = n.cluster_id AND c.status = 'active'
+            ) AS n JOIN person_clusters c ON c.id = n.cluster_id AND c.status = 'active' AND c.site_id IS NOT DISTINCT FROM \(siteId)
             ORDER BY n.distance LIMIT 1
             """, logger: logger)
         for try await (cluster, distance) in rows.decode((UUID, Double).self) { return (cluster, distance) }
@@ -282,16 +301,17 @@ public struct FaceRepository: Sendable {
 
     static let clusterColumns = """
         c.id, c.cluster_label, c.model_version, c.sample_count::int8, c.first_seen, c.last_seen, c.status,
-        c.representative_embedding_id, c.merged_into_cluster_id, c.promoted_to_person_id
+        c.representative_embedding_id, c.merged_into_cluster_id, c.promoted_to_person_id, c.site_id
         """
 
     func decodeClusters(_ rows: PostgresRowSequence) async throws -> [FaceCluster] {
         var clusters: [FaceCluster] = []
-        for try await (id, label, model, samples, first, last, status, representative, merged, promoted)
-            in rows.decode((UUID, String, String, Int64, Date, Date, String, UUID?, UUID?, UUID?).self) {
+        for try await (id, label, model, samples, first, last, status, representative, merged, promoted, site)
+            in rows.decode((UUID, String, String, Int64, Date, Date, String, UUID?, UUID?, UUID?, UUID?).self) {
             clusters.append(FaceCluster(id: id, label: label, modelVersion: model, sampleCount: Int(samples), firstSeen: first,
                                         lastSeen: last, status: FaceCluster.Status(rawValue: status) ?? .active,
-                                        representativeFaceId: representative, mergedIntoClusterId: merged, promotedToPersonId: promoted))
+                                        representativeFaceId: representative, mergedIntoClusterId: merged, promotedToPersonId: promoted,
+                                        siteId: site))
         }
         return clusters
     }
@@ -302,11 +322,11 @@ public struct FaceRepository: Sendable {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended('face_clusters:' || \(model), 0))", logger: logger)
     }
 
-    /// A new cluster, labelled with the next `Unknown-NNN`.
-    public func startCluster(id: UUID, model: String, at time: Date) async throws -> FaceCluster {
+    /// A new cluster of the site's strangers, labelled with the next `Unknown-NNN`.
+    public func startCluster(id: UUID, model: String, siteId: UUID?, at time: Date) async throws -> FaceCluster {
         let rows = try await connection.query("""
-            INSERT INTO person_clusters AS c (id, cluster_label, model_version, sample_count, first_seen, last_seen)
-            VALUES (\(id), 'Unknown-' || lpad(nextval('person_cluster_numbers')::text, 3, '0'), \(model), 0, \(time), \(time))
+            INSERT INTO person_clusters AS c (id, site_id, cluster_label, model_version, sample_count, first_seen, last_seen)
+            VALUES (\(id), \(siteId), 'Unknown-' || lpad(nextval('person_cluster_numbers')::text, 3, '0'), \(model), 0, \(time), \(time))
             RETURNING \(unescaped: Self.clusterColumns)
             """, logger: logger)
         return try await decodeClusters(rows)[0]

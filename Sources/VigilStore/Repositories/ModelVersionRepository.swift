@@ -16,9 +16,11 @@ public struct ModelVersionRepository: Sendable {
     }
 
     /// The production model of `embeddingModel`, or its published threshold when none is approved yet.
+    /// Read through `fn_production_model`, so a caller of any site recognizes with it, though only
+    /// those who see every site read the versions themselves.
     public func recognitionModel(for embeddingModel: String) async throws -> RecognitionModel {
         let rows = try await connection.query("""
-            SELECT id, version_string, threshold::float8 FROM model_versions WHERE is_production AND embedding_model = \(embeddingModel)
+            SELECT id, version_string, threshold FROM fn_production_model(\(embeddingModel))
             """, logger: logger)
         for try await (id, name, threshold) in rows.decode((UUID, String, Double).self) {
             return RecognitionModel(embeddingModel: embeddingModel, threshold: Self.rounded(threshold), versionId: id, versionName: name)
@@ -189,8 +191,22 @@ public struct ModelVersionRepository: Sendable {
                     WHERE model_versions.training_job_id IS NOT DISTINCT FROM EXCLUDED.training_job_id
                 RETURNING \(unescaped: Self.versionColumns)
                 """, logger: logger)
-            return try await decodeVersions(rows)[0]
+            // No row: the name is another training's version, which this one must not overwrite.
+            guard let version = try await decodeVersions(rows).first else {
+                throw StoreError.duplicate(constraint: "uq_model_versions_string")
+            }
+            return version
         }
+    }
+
+    /// Whether a model version or a training job (which will make one) already has this name.
+    public func isVersionNameTaken(_ name: String) async throws -> Bool {
+        let rows = try await connection.query("""
+            SELECT EXISTS (SELECT 1 FROM model_versions WHERE version_string = \(name))
+                OR EXISTS (SELECT 1 FROM training_jobs WHERE model_version_to = \(name))
+            """, logger: logger)
+        for try await taken in rows.decode(Bool.self) { return taken }
+        return false
     }
 
     public func versions(page: PageRequest) async throws -> Page<ModelVersion> {

@@ -20,18 +20,18 @@ public struct PersonRepository: Sendable {
         p.primary_face_embedding_id,
         (SELECT count(*) FROM face_embeddings f WHERE f.person_id = p.id AND f.source = 'enrolment')::int8,
         COALESCE((SELECT array_agg(w.watchlist_id ORDER BY w.watchlist_id) FROM watchlist_entries w WHERE w.person_id = p.id), '{}'),
-        p.created_at, p.updated_at
+        p.created_at, p.updated_at, p.site_id
         """
 
     func decode(_ rows: PostgresRowSequence) async throws -> [Person] {
         var persons: [Person] = []
-        for try await (id, name, status, role, department, company, notes, aliases, labels, primary, faces, watchlists, created, updated)
+        for try await (id, name, status, role, department, company, notes, aliases, labels, primary, faces, watchlists, created, updated, site)
             in rows.decode((UUID, String?, String, String?, String?, String?, String?, [String], [String], UUID?, Int64, [UUID], Date,
-                            Date).self) {
+                            Date, UUID?).self) {
             persons.append(Person(id: id, name: name, status: PersonStatus(rawValue: status) ?? .unknown, role: role,
                                   department: department, company: company, notes: notes, aliases: aliases,
                                   labels: labels.compactMap(PersonLabel.init(rawValue:)), primaryFaceId: primary, faceCount: Int(faces),
-                                  watchlistIds: watchlists, createdAt: created, updatedAt: updated))
+                                  watchlistIds: watchlists, createdAt: created, updatedAt: updated, siteId: site))
         }
         return persons
     }
@@ -81,9 +81,9 @@ public struct PersonRepository: Sendable {
     public func create(id: UUID, _ input: PersonInput, createdBy: UUID?) async throws -> Person {
         try await translatingErrors {
             try await connection.query("""
-                INSERT INTO persons (id, name, status, role, department, company, notes, created_by)
-                VALUES (\(id), \(input.name), \((input.status ?? .known).rawValue), \(input.role), \(input.department), \(input.company),
-                        \(input.notes), \(createdBy))
+                INSERT INTO persons (id, site_id, name, status, role, department, company, notes, created_by)
+                VALUES (\(id), \(input.siteId), \(input.name), \((input.status ?? .known).rawValue), \(input.role), \(input.department),
+                        \(input.company), \(input.notes), \(createdBy))
                 """, logger: logger)
             try await replaceNames(of: id, aliases: input.aliases ?? [], labels: input.labels ?? [], by: createdBy)
         }
@@ -94,7 +94,7 @@ public struct PersonRepository: Sendable {
     public func update(id: UUID, _ input: PersonInput, by userId: UUID?) async throws -> Person? {
         try await translatingErrors {
             try await connection.query("""
-                UPDATE persons SET name = \(input.name), status = \((input.status ?? .known).rawValue), role = \(input.role),
+                UPDATE persons SET site_id = \(input.siteId), name = \(input.name), status = \((input.status ?? .known).rawValue), role = \(input.role),
                     department = \(input.department), company = \(input.company), notes = \(input.notes)
                 WHERE id = \(id)
                 """, logger: logger)
@@ -157,15 +157,15 @@ public struct PersonRepository: Sendable {
 
     static let watchlistColumns = """
         w.id, w.name, w.description, w.watch_type, w.is_active,
-        (SELECT count(*) FROM watchlist_entries e WHERE e.watchlist_id = w.id)::int8, w.created_at
+        (SELECT count(*) FROM watchlist_entries e WHERE e.watchlist_id = w.id)::int8, w.created_at, w.site_id
         """
 
     func decodeWatchlists(_ rows: PostgresRowSequence) async throws -> [Watchlist] {
         var lists: [Watchlist] = []
-        for try await (id, name, description, type, active, entries, created)
-            in rows.decode((UUID, String, String?, String, Bool, Int64, Date).self) {
+        for try await (id, name, description, type, active, entries, created, site)
+            in rows.decode((UUID, String, String?, String, Bool, Int64, Date, UUID?).self) {
             lists.append(Watchlist(id: id, name: name, description: description, watchType: WatchType(rawValue: type) ?? .custom,
-                                   isActive: active, entryCount: Int(entries), createdAt: created))
+                                   isActive: active, entryCount: Int(entries), createdAt: created, siteId: site))
         }
         return lists
     }
@@ -187,8 +187,9 @@ public struct PersonRepository: Sendable {
     public func createWatchlist(id: UUID, _ input: WatchlistInput, createdBy: UUID?) async throws -> Watchlist {
         try await translatingErrors {
             try await connection.query("""
-                INSERT INTO watchlists (id, name, description, watch_type, is_active, created_by)
-                VALUES (\(id), \(input.name), \(input.description), \(input.watchType.rawValue), \(input.isActive ?? true), \(createdBy))
+                INSERT INTO watchlists (id, site_id, name, description, watch_type, is_active, created_by)
+                VALUES (\(id), \(input.siteId), \(input.name), \(input.description), \(input.watchType.rawValue), \(input.isActive ?? true),
+                        \(createdBy))
                 """, logger: logger)
         }
         guard let list = try await watchlist(id: id) else { throw StoreError.missingReference(constraint: "watchlists_pkey") }
@@ -198,7 +199,8 @@ public struct PersonRepository: Sendable {
     public func updateWatchlist(id: UUID, _ input: WatchlistInput) async throws -> Watchlist? {
         try await translatingErrors {
             try await connection.query("""
-                UPDATE watchlists SET name = \(input.name), description = \(input.description), watch_type = \(input.watchType.rawValue),
+                UPDATE watchlists SET site_id = \(input.siteId), name = \(input.name), description = \(input.description),
+                    watch_type = \(input.watchType.rawValue),
                     is_active = \(input.isActive ?? true)
                 WHERE id = \(id)
                 """, logger: logger)
