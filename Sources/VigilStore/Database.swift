@@ -264,3 +264,19 @@ extension Database {
         }
     }
 }
+
+/// Which site's things a query of people may reach: those the caller's row-level security shows
+/// (a request), or those one site's cameras deal with, its own and every site's (background work,
+/// whose connection sees all rows).
+public enum SiteFilter: Sendable, Equatable {
+    case visibleToCaller
+    case site(UUID?)
+
+    /// As bound to a query: whether to filter, and by which site (nil: rows of every site only).
+    var parameters: (filtered: Bool, site: UUID?) {
+        switch self {
+        case .visibleToCaller: (false, nil)
+        case .site(let site): (true, site)
+        }
+    }
+}

@@ -78,6 +78,7 @@ struct SiteIsolationTests {
             let both = try await user("bea", "operator", sites: [world.siteA, world.siteB])
             let operatorA = try await user("otto", "operator", sites: [world.siteA])
             let superAdmin = try await user("sam", "super_admin", sites: [])
+            let siteless = try await user("nadia", "viewer", sites: [])
             let token = try #require(try await AccessControlTests().login(app, "alma", "correct horse battery").string("token"))
             let adminA = TestApp.Caller.bearer(token)
 
@@ -85,7 +86,7 @@ struct SiteIsolationTests {
             #expect(listed == ["alma", "otto", "vera"], "only users whose every site is one of hers: \(listed)")
             #expect(try await app.call(.get, "/api/v1/api-keys", as: adminA).items.isEmpty, "keys reach every site: none is listed to her")
             #expect(try await app.call(.get, "/api/v1/api-keys").items.count == 1, "the tests' own key, to a super administrator")
-            for target in [adminB, both, superAdmin] {
+            for target in [adminB, both, superAdmin, siteless] {
                 let id = target.id.uuidString.lowercased()
                 #expect(try await app.call(.get, "/api/v1/users/\(id)", as: adminA).status == .notFound)
                 let takeover = try await app.call(.patch, "/api/v1/users/\(id)", json: #"{"password":"taken over now!"}"#, as: adminA)
@@ -159,7 +160,7 @@ struct SiteIsolationTests {
     func peopleBySite() async throws {
         try await TestApp.run { app in
             let world = try await makeWorld(app)
-            let (_, adminA) = try await Self.member(app, "alma", role: "admin", sites: [world.siteA])
+            let (alma, adminA) = try await Self.member(app, "alma", role: "admin", sites: [world.siteA])
             // Made by someone who sees every site.
             let personB = try await app.call(.post, "/api/v1/persons", json: #"{"name":"Bea","site_id":"\#(world.siteB)"}"#)
             #expect(personB.status == .created && personB.string("site_id") == world.siteB, "\(personB.text)")
@@ -181,10 +182,55 @@ struct SiteIsolationTests {
                     "a person of every site is changed only by someone who sees every site")
             #expect(try await app.call(.delete, "/api/v1/persons/\(courier)", as: adminA).status == .forbidden, "an admin deletes no one")
 
+            // The gallery of a person of every site is taught only by someone who sees every site: a face she enrols
+            // for her site's person is kept, one for the courier (recognized at every site) is refused by the database.
+            let scope = Database.AccessScope(userId: alma.id, role: "admin", allSites: false)
+            func enrol(_ person: String) async throws {
+                try await app.database.transaction(scope: scope) { connection in
+                    try await connection.query("""
+                        INSERT INTO face_embeddings (person_id, embedding, source_image_path, model_version, source)
+                        VALUES (\(UUID(uuidString: person)!), array_fill(0.1, ARRAY[128])::vector, 'faces/f.jpg', 'sface_2021dec', 'enrolment')
+                        """, logger: TestApp.logger)
+                }
+            }
+            try await enrol(try #require(mine.string("id")))
+            await #expect(throws: (any Error).self) { try await enrol(courier) }
+            #expect(try await app.call(.get, "/api/v1/persons/\(courier)")["face_count"] == .number(0))
+
+            // The courier's face in the gallery (recognized everywhere): she cannot remove it, and its picture stays.
+            let courierFace = UUID()
+            let picture = try app.media.write(try TestImages.photoBytes("person.jpg"), at: "faces/\(courierFace.uuidString.lowercased()).jpg")
+            try await app.database.transaction { connection in
+                try await connection.query("""
+                    INSERT INTO face_embeddings (id, person_id, embedding, source_image_path, model_version, source)
+                    VALUES (\(courierFace), \(UUID(uuidString: courier)!), array_fill(0.2, ARRAY[128])::vector, \(picture), 'sface_2021dec', 'enrolment')
+                    """, logger: TestApp.logger)
+            }
+            let trimmed = try await app.call(.delete, "/api/v1/persons/\(courier)/faces/\(courierFace.uuidString.lowercased())", as: adminA)
+            #expect(trimmed.status == .notFound, "\(trimmed.text)")
+            #expect((try? app.media.read(picture)) != nil, "the picture of a face that stays is not removed")
+
+            // A list of every site is changed only by someone who sees every site: its entries too.
+            let everywhere = try #require(try await app.call(.post, "/api/v1/watchlists", json: #"{"name":"Banned everywhere","watch_type":"blacklist"}"#).string("id"))
+            #expect(try await app.call(.post, "/api/v1/watchlists/\(everywhere)/entries", json: #"{"person_id":"\#(courier)"}"#).status == .created)
+            #expect(try await app.call(.delete, "/api/v1/watchlists/\(everywhere)/entries/\(courier)", as: adminA).status == .notFound)
+            #expect(try await app.call(.get, "/api/v1/watchlists/\(everywhere)/entries").items.count == 1)
+            // Site B's list with the courier on it judges only site B's events: site A's risk and alerts never hear of it.
+            #expect(try await app.call(.post, "/api/v1/watchlists/\(listB)/entries", json: #"{"person_id":"\#(courier)"}"#).status == .created)
+            let courierId = UUID(uuidString: courier)!
+            let (atA, atB) = try await app.database.transaction { connection in
+                let persons = PersonRepository(connection, logger: TestApp.logger)
+                return (try await persons.profiles(of: [courierId], watchlists: .site(UUID(uuidString: world.siteA)!)),
+                        try await persons.profiles(of: [courierId], watchlists: .site(UUID(uuidString: world.siteB)!)))
+            }
+            #expect(atA.first?.watchlists.map(\.name) == ["Banned everywhere"], "\(atA)")
+            #expect(Set(atB.first?.watchlists.map(\.name) ?? []) == ["Banned everywhere", "Banned"], "\(atB)")
+
             // A list of the same name at her site: names are unique within a site, and say nothing of other sites'.
             let listA = try await app.call(.post, "/api/v1/watchlists", json: #"{"name":"Banned","watch_type":"blacklist"}"#, as: adminA)
             #expect(listA.status == .created && listA.string("site_id") == world.siteA, "\(listA.text)")
-            #expect(try await app.call(.get, "/api/v1/watchlists", as: adminA).items.count == 1)
+            let lists = Set(try await app.call(.get, "/api/v1/watchlists", as: adminA).items.compactMap { $0.objectValue?["site_id"]?.stringValue ?? "every site" })
+            #expect(lists == [world.siteA, "every site"], "hers and every site's, never site B's: \(lists)")
             #expect(try await app.call(.get, "/api/v1/watchlists/\(listB)", as: adminA).status == .notFound)
             let entry = try await app.call(.post, "/api/v1/watchlists/\(try #require(listA.string("id")))/entries",
                                            json: #"{"person_id":"\#(bea)"}"#, as: adminA)

@@ -66,9 +66,11 @@ struct UsersAPITests {
                 {"username":"eve","email":"eve@example.test","password":"correct horse battery","role":"viewer","site_ids":["\#(siteB)"]}
                 """#, as: caller)
             #expect(hiddenSite.errorCode == "validation_failed", "an admin assigned to no site sees site B as missing")
-            #expect(try await app.call(.post, "/api/v1/users", json: #"""
+            // An admin of no site gives no site, and a user of no site would be out of their reach at once.
+            let siteless = try await app.call(.post, "/api/v1/users", json: #"""
                 {"username":"eve","email":"eve@example.test","password":"correct horse battery","role":"viewer"}
-                """#, as: caller).status == .created)
+                """#, as: caller)
+            #expect(siteless.status == .unprocessableContent && siteless.text.contains("site_ids"), "\(siteless.text)")
 
             // The seeded super administrator is out of an admin's reach.
             let root = try #require(try await app.call(.get, "/api/v1/users").items.first {

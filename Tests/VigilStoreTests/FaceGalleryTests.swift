@@ -74,7 +74,7 @@ struct FaceGalleryTests {
                 // ruled out: what is checked is that the query's shape lets the index serve it (the benchmark's plan at
                 // 500,000 faces picks it unaided).
                 // Background recognition searches for one site's cameras: that shape must be served too.
-                for scope in [FaceRepository.GalleryScope.visibleToCaller, .site(UUID())] {
+                for scope in [SiteFilter.visibleToCaller, .site(UUID())] {
                     let plan = try await database.transaction { connection in
                         try await connection.query("SET LOCAL enable_seqscan = off", logger: logger)
                         try await connection.query("SET LOCAL enable_sort = off", logger: logger)

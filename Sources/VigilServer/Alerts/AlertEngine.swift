@@ -53,7 +53,8 @@ struct AlertSubjects {
         return AlertSubject(eventId: event.id, cameraId: event.cameraId, cameraName: place.camera.name, siteTimeZone: place.timeZone,
                             eventType: event.eventType, riskScore: event.riskScore, riskLevel: event.riskLevel, occurredAt: event.startedAt,
                             personId: event.personId,
-                            persons: try await PersonRepository(connection, logger: logger).profiles(of: persons), sightings: sightings, activities: activities,
+                            persons: try await PersonRepository(connection, logger: logger).profiles(of: persons, watchlists: .site(place.camera.siteId)),
+                            sightings: sightings, activities: activities,
                             zoneNames: place.zones, siteId: place.camera.siteId)
     }
 }

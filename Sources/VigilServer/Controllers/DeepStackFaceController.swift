@@ -146,7 +146,7 @@ struct DeepStackFaceController {
                                                                   candidates: settings.candidates, scope: .visibleToCaller)))
                 }
                 let names = Dictionary(try await PersonRepository(connection, logger: context.logger)
-                    .profiles(of: Array(Set(matches.compactMap { $0.1?.personId }))).map { ($0.id, $0.name ?? $0.id.uuidString.lowercased()) }) { a, _ in a }
+                    .profiles(of: Array(Set(matches.compactMap { $0.1?.personId })), watchlists: .visibleToCaller).map { ($0.id, $0.name ?? $0.id.uuidString.lowercased()) }) { a, _ in a }
                 return matches.map { face, match in
                     guard let match, match.confidence >= minimum, let name = names[match.personId] else {
                         return Self.box(face, confidence: 0, userid: "unknown")

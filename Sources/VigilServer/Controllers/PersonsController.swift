@@ -158,7 +158,10 @@ struct PersonsController {
             guard let face = try await faces.find(id: faceId), face.personId == id else {
                 throw APIError.notFound("face", faceId.uuidString.lowercased())
             }
-            _ = try await faces.delete(ids: [faceId])
+            // Row-level security keeps a gallery face of a person the caller may not write.
+            guard try await !faces.delete(ids: [faceId]).isEmpty else {
+                throw APIError.notFound("face", faceId.uuidString.lowercased())
+            }
             try await audit.record(AuditTrail.change("person_face_deleted", "person", id.uuidString,
                                                      details: .object(["face_id": .string(faceId.uuidString.lowercased())])),
                                    context: context, on: connection)

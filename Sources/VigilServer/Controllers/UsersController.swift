@@ -79,8 +79,11 @@ struct UsersController {
             // Changing someone means holding at least their role: no resetting a superior's password.
             try await RoleGrant.check(role: current.user.role, context: context, on: connection)
             let input = try InputDecoding.patch(UserInput(current.user), with: .object(patch))
-            if input.role != current.user.role || input.siteIds != current.user.siteIds {
-                try await RoleGrant.check(role: input.role, siteIds: input.siteIds ?? [], context: context, on: connection)
+            if input.role != current.user.role {
+                try await RoleGrant.check(role: input.role, context: context, on: connection)
+            }
+            if input.siteIds != current.user.siteIds {
+                try await RoleGrant.checkSites(input.siteIds ?? [], context: context, on: connection)
             }
             let isActive = input.isActive ?? true
             if current.user.role == Role.superAdminName && (!isActive || input.role != Role.superAdminName) {
@@ -124,7 +127,8 @@ struct UsersController {
     /// Refuses a role beyond the caller's own permissions and sites the caller cannot see.
     private func checkGrant(role: String, siteIds: [UUID], context: VigilRequestContext) async throws {
         try await database.read(for: context) { connection in
-            try await RoleGrant.check(role: role, siteIds: siteIds, context: context, on: connection)
+            try await RoleGrant.check(role: role, context: context, on: connection)
+            try await RoleGrant.checkSites(siteIds, context: context, on: connection)
         }
     }
 

@@ -114,7 +114,12 @@ struct WatchlistsController {
         let id = try context.uuidParameter("id")
         let personId = try context.uuidParameter("personId")
         try await database.transaction(for: context) { connection in
-            guard try await PersonRepository(connection, logger: context.logger).removeEntry(from: id, personId: personId) else {
+            let persons = PersonRepository(connection, logger: context.logger)
+            // Locked as for any change: a list of every site is changed only by someone who sees every site.
+            guard try await persons.watchlist(id: id, forUpdate: true) != nil else {
+                throw APIError.notFound("watchlist", id.uuidString.lowercased())
+            }
+            guard try await persons.removeEntry(from: id, personId: personId) else {
                 throw APIError.notFound("watchlist_entry", personId.uuidString.lowercased())
             }
             try await audit.record(AuditTrail.change("watchlist_entry_removed", "watchlist", id.uuidString, details: .object([

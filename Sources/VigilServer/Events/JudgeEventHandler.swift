@@ -186,7 +186,7 @@ struct JudgeEventHandler: JobHandler {
             }
             let faces = FaceRepository(connection, logger: logger)
             let persons = try await PersonRepository(connection, logger: logger)
-                .profiles(of: try await faces.recognizedPersons(inEvent: event.id, filedUnder: event.personId))
+                .profiles(of: try await faces.recognizedPersons(inEvent: event.id, filedUnder: event.personId), watchlists: .site(camera.siteId))
             let strangers = Set(try await faces.faces(ofEvent: event.id).filter { $0.personId == nil }.compactMap(\.clusterId))
             return Evidence(event: event, camera: camera, timeZone: timeZone, zones: zones, detections: detections, tracks: tracks,
                             activity: BaselineComparison(observed: Double(seen.events), usual: usual), classes: classes,

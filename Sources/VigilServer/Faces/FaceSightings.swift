@@ -98,7 +98,7 @@ struct FaceSightings: Sendable {
         let events = EventRepository(connection, logger: logger)
         let current = try await events.personId(of: eventId)
         let profiles = try await PersonRepository(connection, logger: logger)
-            .profiles(of: Array(Set(outcome.recognized + (current.map { [$0] } ?? []))))
+            .profiles(of: Array(Set(outcome.recognized + (current.map { [$0] } ?? []))), watchlists: .site(siteId))
         let chosen = profiles.max { ($0.precedence, $0.id == current ? 1 : 0) < ($1.precedence, $1.id == current ? 1 : 0) }
         try await events.fileFaces(of: eventId, personId: chosen?.id, clusterId: outcome.clusters.first)
         if let chosen, chosen.isWatched, chosen.id != current { outcome.newlyWatched = chosen }

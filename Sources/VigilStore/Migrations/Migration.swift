@@ -48,6 +48,7 @@ public enum Migrations {
         Migration0020SiteRulesAndChannels.migration,
         Migration0021SitePeople.migration,
         Migration0022SiteAuditAndJobs.migration,
+        Migration0023GalleryWrites.migration,
     ]
 
     /// The range-partitioned tables, whose monthly partitions are kept ahead of time.

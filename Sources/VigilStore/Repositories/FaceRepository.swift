@@ -49,24 +49,13 @@ public struct FaceRepository: Sendable {
         try await connection.query("SELECT set_config('hnsw.ef_search', \(String(min(max(efSearch, 1), 1000))), true)", logger: logger)
     }
 
-    /// Whose faces a search may find: those the caller's row-level security shows (a request), or
-    /// those of the persons one site's cameras recognize, its own and every site's (background work,
-    /// which sees all rows).
-    public enum GalleryScope: Sendable, Equatable {
-        case visibleToCaller
-        case site(UUID?)
-    }
-
     /// The search of the `limit` gallery faces nearest to `embedding`: shaped for the model's
     /// partial gallery index (its predicate and its cast), which serves it.
     public static func nearestGalleryQuery(to embedding: [Float], model: Model, limit: Int,
-                                           scope: GalleryScope = .visibleToCaller) -> PostgresQuery {
+                                           scope: SiteFilter = .visibleToCaller) -> PostgresQuery {
         let vector = literal(embedding)
         // A site's search filters the index's nearest faces by their person's site.
-        let (filtered, site): (Bool, UUID?) = switch scope {
-        case .visibleToCaller: (false, nil)
-        case .site(let site): (true, site)
-        }
+        let (filtered, site) = scope.parameters
         return """
             SELECT id, person_id, (embedding::\(unescaped: model.vectorType) <=> \(vector)::\(unescaped: model.vectorType))::float8
             FROM face_embeddings f
@@ -80,7 +69,7 @@ public struct FaceRepository: Sendable {
 
     /// The `limit` gallery faces nearest to `embedding`, through the model's gallery index.
     public func nearestGalleryFaces(to embedding: [Float], model: Model, limit: Int,
-                                    scope: GalleryScope) async throws -> [GalleryCandidate] {
+                                    scope: SiteFilter) async throws -> [GalleryCandidate] {
         let rows = try await connection.query(Self.nearestGalleryQuery(to: embedding, model: model, limit: limit, scope: scope), logger: logger)
         var found: [GalleryCandidate] = []
         for try await (id, person, distance) in rows.decode((UUID, UUID, Double).self) {
@@ -91,7 +80,7 @@ public struct FaceRepository: Sendable {
 
     /// Who a face is: its nearest gallery face within `threshold`, among the `candidates` nearest.
     public func match(_ embedding: [Float], model: Model, threshold: Double, candidates: Int,
-                      scope: GalleryScope) async throws -> FaceMatch? {
+                      scope: SiteFilter) async throws -> FaceMatch? {
         FaceMatch.best(of: try await nearestGalleryFaces(to: embedding, model: model, limit: candidates, scope: scope), threshold: threshold)
     }
 

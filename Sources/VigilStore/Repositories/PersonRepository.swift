@@ -127,18 +127,24 @@ public struct PersonRepository: Sendable {
     }
 
     /// What risk scoring and alert rules know of recognized persons: status, labels, and the
-    /// active watchlists they are on.
-    public func profiles(of ids: [UUID]) async throws -> [RecognizedPerson] {
+    /// active watchlists they are on, of those `watchlists` reaches (an event's site: its own
+    /// lists and every site's, never another site's).
+    public func profiles(of ids: [UUID], watchlists: SiteFilter) async throws -> [RecognizedPerson] {
         guard !ids.isEmpty else { return [] }
+        let (filtered, site) = watchlists.parameters
         let rows = try await connection.query("""
+            WITH lists AS (
+                SELECT w.id, w.name, w.watch_type FROM watchlists w
+                WHERE w.is_active AND (NOT \(filtered) OR w.site_id IS NULL OR w.site_id = \(site))
+            )
             SELECT p.id, p.name, p.status,
                 COALESCE((SELECT array_agg(l.label ORDER BY l.label) FROM person_labels l WHERE l.person_id = p.id), '{}'),
-                COALESCE((SELECT array_agg(w.id ORDER BY w.id) FROM watchlist_entries e JOIN watchlists w ON w.id = e.watchlist_id
-                          WHERE e.person_id = p.id AND w.is_active), '{}'),
-                COALESCE((SELECT array_agg(w.name ORDER BY w.id) FROM watchlist_entries e JOIN watchlists w ON w.id = e.watchlist_id
-                          WHERE e.person_id = p.id AND w.is_active), '{}'),
-                COALESCE((SELECT array_agg(w.watch_type ORDER BY w.id) FROM watchlist_entries e JOIN watchlists w ON w.id = e.watchlist_id
-                          WHERE e.person_id = p.id AND w.is_active), '{}')
+                COALESCE((SELECT array_agg(w.id ORDER BY w.id) FROM watchlist_entries e JOIN lists w ON w.id = e.watchlist_id
+                          WHERE e.person_id = p.id), '{}'),
+                COALESCE((SELECT array_agg(w.name ORDER BY w.id) FROM watchlist_entries e JOIN lists w ON w.id = e.watchlist_id
+                          WHERE e.person_id = p.id), '{}'),
+                COALESCE((SELECT array_agg(w.watch_type ORDER BY w.id) FROM watchlist_entries e JOIN lists w ON w.id = e.watchlist_id
+                          WHERE e.person_id = p.id), '{}')
             FROM persons p WHERE p.id = ANY(\(ids)) ORDER BY p.id
             """, logger: logger)
         var profiles: [RecognizedPerson] = []

@@ -66,6 +66,7 @@ public struct UserRepository: Sendable {
             WHERE (\(page.after)::uuid IS NULL OR u.id > \(page.after))
               AND (\(viewer)::uuid IS NULL OR u.id = \(viewer)
                    OR (r.name <> 'super_admin'
+                       AND EXISTS (SELECT 1 FROM user_site_assignments usa WHERE usa.user_id = u.id)
                        AND NOT EXISTS (SELECT 1 FROM user_site_assignments usa
                                        WHERE usa.user_id = u.id AND NOT fn_user_sees_site(usa.site_id, \(viewer)))))
             ORDER BY u.id LIMIT \(page.limit + 1)
@@ -75,13 +76,15 @@ public struct UserRepository: Sendable {
 
     /// The user, if `viewer` may see and manage them: `nil` viewer (every site) may manage anyone;
     /// a viewer limited to some sites manages themselves and the users who are not super
-    /// administrators and whose every site is one of the viewer's, never a user with more sites.
+    /// administrators and whose every site is one of the viewer's, never a user with more sites,
+    /// nor one with none (whom only someone who sees every site may give sites to).
     public func credentials(id: UUID, manageableBy viewer: UUID?) async throws -> Credentials? {
         try await decode(try await connection.query("""
             SELECT \(unescaped: Self.columns) FROM users u JOIN roles r ON r.id = u.role_id
             WHERE u.id = \(id)
               AND (\(viewer)::uuid IS NULL OR u.id = \(viewer)
                    OR (r.name <> 'super_admin'
+                       AND EXISTS (SELECT 1 FROM user_site_assignments usa WHERE usa.user_id = u.id)
                        AND NOT EXISTS (SELECT 1 FROM user_site_assignments usa
                                        WHERE usa.user_id = u.id AND NOT fn_user_sees_site(usa.site_id, \(viewer)))))
             """, logger: logger)).first
