@@ -30,9 +30,9 @@ struct RunningServer {
                 "user", "create", "--admin", "--username", "owner", "--email", "owner@example.test", "--password-file", passwordFile.path,
             ], environment: environment)
             #expect(admin.status == 0, "\(admin.output)")
-            let server = RunningServer(process: process, port: port, data: data, environment: environment, detectorKey: "", operatorKey: "")
             return RunningServer(process: process, port: port, data: data, environment: environment,
-                                 detectorKey: try await server.key(role: "api_client"), operatorKey: try await server.key(role: "operator"))
+                                 detectorKey: try await key(role: "api_client", environment: environment),
+                                 operatorKey: try await key(role: "operator", environment: environment))
         } catch {
             process.signal(SIGKILL)
             throw error
@@ -41,6 +41,10 @@ struct RunningServer {
 
     /// A new API key of `role`, made with `vigil apikey create` as an operator of the box would.
     func key(role: String) async throws -> String {
+        try await Self.key(role: role, environment: environment)
+    }
+
+    static func key(role: String, environment: [String: String]) async throws -> String {
         let run = try await LaunchedProcess.run(TestPaths.vigilExecutable, ["apikey", "create", "--name", role, "--role", role],
                                                 environment: environment)
         return try #require(run.output.split(separator: "\n").map(String.init).first { $0.hasPrefix("vgl_") }, "\(run.output)")

@@ -18,10 +18,17 @@ enum Outbound {
     }()
 
     /// The first address `host` resolves to that Vigil never sends to, or `nil` when none does.
-    /// Checked before each request; the name is resolved on the blocking pool.
+    /// Checked before each request; the name is resolved on the blocking pool. A name that cannot be
+    /// checked (the pool is stopping) counts as forbidden: nothing is sent unchecked. A name that does
+    /// not resolve is not forbidden: the request then fails to connect, saying so.
     static func forbiddenAddress(ofHost host: String) async -> String? {
         if IPNetwork.addressBytes(host) != nil { return IPNetwork.isForbiddenDestination(host) ? host : nil }
-        let addresses = (try? await NIOThreadPool.singleton.runIfActive { resolve(host) }) ?? []
+        let addresses: [String]
+        do {
+            addresses = try await NIOThreadPool.singleton.runIfActive { resolve(host) }
+        } catch {
+            return host
+        }
         return addresses.first(where: IPNetwork.isForbiddenDestination)
     }
 
